@@ -1,0 +1,96 @@
+/**
+ * Shared by all benchmarks: timing, peak memory, and a plain report.
+ *
+ * Peak memory is only honest when a phase has the process to itself, so `isolated()`
+ * runs each phase in a fresh child process (`npm run bench -- <name> --phase <phase>`)
+ * and reports that child's peak RSS, along with its RSS before the phase started (the
+ * baseline: Node itself plus the benchmark's input data).
+ */
+import { fork } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+
+export interface PhaseResult {
+  name: string;
+  seconds: number;
+  /** Bytes processed (for MB/s) and documents (for docs/s). */
+  bytes: number;
+  docs: number;
+  baselineRssMB: number;
+  peakRssMB: number;
+}
+
+export type PhaseFn = () => Promise<{ bytes: number; docs: number }> | { bytes: number; docs: number };
+
+const mb = (bytes: number) => Math.round(bytes / 2 ** 20);
+
+/** Time one phase in this process (peak RSS is process-wide: see `isolated`). */
+export async function phase(name: string, fn: PhaseFn): Promise<PhaseResult> {
+  global.gc?.();
+  const baseline = process.memoryUsage().rss;
+  let peak = baseline;
+  const timer = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage().rss);
+  }, 10);
+  const start = performance.now();
+  const { bytes, docs } = await fn();
+  const seconds = (performance.now() - start) / 1000;
+  clearInterval(timer);
+  peak = Math.max(peak, process.memoryUsage().rss, process.resourceUsage().maxRSS * 1024);
+  return { name, seconds, bytes, docs, baselineRssMB: mb(baseline), peakRssMB: mb(peak) };
+}
+
+/**
+ * In the parent: run `phases` one after another, each in its own child process, and
+ * collect their results. In a child (started with --phase): run that phase and report.
+ * Returns null in the child.
+ */
+export async function isolated(bench: string, args: string[], phases: Record<string, PhaseFn>, env: Record<string, string> = {}): Promise<PhaseResult[] | null> {
+  const wanted = arg(args, 'phase', '');
+  if (wanted) {
+    const fn = phases[wanted];
+    if (!fn) throw new Error(`unknown phase ${wanted}`);
+    process.send?.(await phase(wanted, fn));
+    return null;
+  }
+  const runner = fileURLToPath(new URL('./run.js', import.meta.url));
+  const results: PhaseResult[] = [];
+  for (const name of Object.keys(phases)) {
+    const child = fork(runner, [bench, ...args, '--phase', name], { env: { ...process.env, ...env } });
+    const result = await new Promise<PhaseResult>((resolve, reject) => {
+      let got: PhaseResult | null = null;
+      child.on('message', (m: PhaseResult) => (got = m));
+      child.on('exit', (code) => (got ? resolve(got) : reject(new Error(`phase ${name} exited with code ${code}`))));
+    });
+    results.push(result);
+  }
+  return results;
+}
+
+export function report(results: PhaseResult[]): void {
+  const rows = [['phase', 'seconds', 'MB', 'MB/s', 'docs/s', 'peak RSS MB', 'baseline MB']];
+  for (const r of results) {
+    rows.push([
+      r.name,
+      r.seconds.toFixed(2),
+      (r.bytes / 1e6).toFixed(0),
+      (r.bytes / 1e6 / r.seconds).toFixed(1),
+      Math.round(r.docs / r.seconds).toString(),
+      String(r.peakRssMB),
+      String(r.baselineRssMB),
+    ]);
+  }
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  for (const r of rows) console.log(r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  '));
+}
+
+/** Throughput of `ours` over `reference` (> 1: ours is faster). */
+export function ratio(ours: PhaseResult, reference: PhaseResult): string {
+  return (ours.bytes / ours.seconds / (reference.bytes / reference.seconds)).toFixed(2);
+}
+
+/** `--name value` from the benchmark's arguments. */
+export function arg(args: string[], name: string, fallback: string): string {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 && args[i + 1] !== undefined ? args[i + 1] : fallback;
+}

@@ -1,0 +1,241 @@
+#!/usr/bin/env node
+/**
+ * The `refinery` command line: a thin face over the stages and tools. It parses flags
+ * and YAML, then calls one library function; no stage logic lives here.
+ *
+ * Exit codes: 0 success; 1 a run failed (a task failed, accounting broke); 2 bad usage
+ * or bad input (unknown flag, missing path, foreign file, invalid config).
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command, CommanderError } from 'commander';
+import { loadYaml, parseOptions } from '../core/config.js';
+import { RunError, UserError, errorMessage } from '../core/errors.js';
+import { resolvePlacement, runOptions, runStage, type RunOptions, type StageResult } from '../core/executor.js';
+import { formatBytes, formatCount } from '../core/progress.js';
+import type { Doc } from '../core/schema.js';
+import type { Stage, StageConfig } from '../core/stage.js';
+import { funnelOf, funnelTable } from '../inspect/funnel.js';
+import { funnelSvg } from '../inspect/funnel-svg.js';
+import { docById, headDocs, inspectShards, shardPath, type InspectReport } from '../inspect/inspect.js';
+import { STAGES, stageByName } from '../stages.js';
+import { addSchemaFlags } from './flags.js';
+import { loadPipeline } from './pipeline-file.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+function packageVersion(): string {
+  for (let dir = here; dir !== dirname(dir); dir = dirname(dir)) {
+    const file = join(dir, 'package.json');
+    if (existsSync(file)) {
+      const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'refinery') return pkg.version ?? '0.0.0';
+    }
+  }
+  return '0.0.0';
+}
+
+/** The pool worker next to this file once compiled; absent when running from sources (tests). */
+function workerScript(): string | undefined {
+  const script = join(here, '..', 'worker.js');
+  return existsSync(script) ? script : undefined;
+}
+
+const VERSION = packageVersion();
+
+async function executeStage(stage: Stage, config: StageConfig, inputs: string[], out: string, options: RunOptions): Promise<StageResult> {
+  const result = await runStage({ stage, config, inputs, out, options, workerScript: workerScript(), version: VERSION });
+  if (result.failed.length > 0) {
+    throw new RunError(`${stage.name}: ${result.failed.length} task(s) failed; rerun the same command to retry them (finished tasks are kept)`);
+  }
+  return result;
+}
+
+function addStageCommand(program: Command, stage: Stage): void {
+  const cmd = program
+    .command(stage.name)
+    .summary(stage.summary)
+    .description(`${stage.summary}\n\n${stage.description ?? ''}`.trimEnd())
+    .argument('<inputs...>', stage.input.kind === 'shards' ? 'shard files or stage output directories' : `${stage.input.what}, or directories of them`)
+    .requiredOption('-o, --output <dir>', 'output directory')
+    .option('--config <file.yaml>', 'read options from a YAML file (keys as the flags, with _ for -); flags override it');
+  const pickStage = addSchemaFlags(cmd, stage.options, 'Stage options:');
+  const pickRun = addSchemaFlags(cmd, runOptions, 'Run options:');
+  cmd.addHelpText(
+    'after',
+    `\nScale-out: with --rank/--world-size (or SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT, or JOB_COMPLETION_INDEX with\n` +
+      `REFINERY_WORLD_SIZE) each process runs the tasks with index % world-size == rank into the same output directory.\n` +
+      `Reruns skip finished tasks; outputs of unfinished ones are replaced, never duplicated.`,
+  );
+  cmd.action(async (inputs: string[], values: Record<string, unknown>) => {
+    const file = values.config as string | undefined;
+    const fromFile = file ? (loadYaml(file) as Record<string, unknown>) : {};
+    if (fromFile === null || typeof fromFile !== 'object' || Array.isArray(fromFile)) throw new UserError(`${file}: expected a mapping of options`);
+    const runKeys = Object.keys(runOptions.shape);
+    const fileStage = Object.fromEntries(Object.entries(fromFile).filter(([k]) => !runKeys.includes(k)));
+    const fileRun = Object.fromEntries(Object.entries(fromFile).filter(([k]) => runKeys.includes(k)));
+    const where = file ?? `refinery ${stage.name}`;
+    const config = parseOptions(stage.options, { ...fileStage, ...pickStage(values) }, where);
+    const options = parseOptions(runOptions, { ...fileRun, ...pickRun(values) }, where);
+    await executeStage(stage, config, inputs, values.output as string, options);
+  });
+}
+
+function printReport(report: InspectReport): void {
+  const meta = report.metadata;
+  const about = [
+    meta['refinery.schema_version'] && `schema v${meta['refinery.schema_version']}`,
+    meta['refinery.stage'] && `stage ${meta['refinery.stage']}`,
+    meta['refinery.config_hash'] && `config ${meta['refinery.config_hash']}`,
+  ].filter(Boolean);
+  console.log(
+    `${report.path}: ${report.files.length} file${report.files.length === 1 ? '' : 's'}, ${formatCount(report.rows)} rows, ${formatBytes(report.bytes)}` +
+      (about.length ? ` (${about.join(', ')})` : ''),
+  );
+  const rows = [['column', 'type', 'nulls', 'summary']];
+  for (const c of report.columns) {
+    let summary = '';
+    if (c.top && (c.distinct ?? 0) <= 20) summary = `${c.distinct} distinct: ${c.top.map(([v, n]) => `${JSON.stringify(v)} ${formatCount(n)}`).join(', ')}`;
+    else if (c.mean !== undefined && c.type === 'string') summary = `length ${formatCount(c.min ?? 0)}..${formatCount(c.max ?? 0)}, mean ${formatCount(c.mean)}`;
+    else if (c.mean !== undefined && c.type === 'timestamp') summary = `${new Date(c.min ?? 0).toISOString()} .. ${new Date(c.max ?? 0).toISOString()}`;
+    else if (c.mean !== undefined) summary = `min ${c.min}, max ${c.max}, mean ${c.mean}`;
+    else if (c.nulls === report.rows) summary = '(all null)';
+    rows.push([c.name, c.type, formatCount(c.nulls), summary]);
+  }
+  const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i].length)));
+  for (const r of rows) console.log(`  ${r[0].padEnd(widths[0])}  ${r[1].padEnd(widths[1])}  ${r[2].padStart(widths[2])}  ${r[3]}`);
+}
+
+function printDoc(doc: Doc, truncate: number | null): void {
+  console.log(`── ${doc.id} ${'─'.repeat(Math.max(0, 60 - doc.id.length))}`);
+  for (const [key, value] of Object.entries(doc)) {
+    if (key === 'id' || value === null || value === undefined) continue;
+    let shown = typeof value === 'string' ? value : key === 'fetched_at' && typeof value === 'number' ? new Date(value).toISOString() : String(value);
+    if ((key === 'text' || key === 'html') && truncate !== null && shown.length > truncate) {
+      shown = `${shown.slice(0, truncate)}… (${formatCount(shown.length)} chars)`;
+    }
+    if (key === 'text' || key === 'html') console.log(`${key}:\n${shown}`);
+    else console.log(`${key}: ${shown}`);
+  }
+}
+
+function buildProgram(): Command {
+  const program = new Command('refinery')
+    .description('Turn raw web crawls into LLM pretraining data: every stage reads and writes Arrow shards.')
+    .version(VERSION)
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({ outputError: (str, write) => write(`${str.trim().split('\n').join(' ').replace(/^error: /, 'refinery: ')}\n`) });
+  program.configureHelp({ showGlobalOptions: false, sortSubcommands: false });
+
+  for (const stage of STAGES) addStageCommand(program, stage);
+
+  const runCmd = program
+    .command('run')
+    .summary('run the stages listed in a pipeline YAML, in order')
+    .description("Run the stages listed in a pipeline YAML in order; each stage reads the previous stage's output.\nSee configs/demo.yaml for the format.")
+    .argument('<pipeline.yaml>', 'pipeline file')
+    .option('--stages <names>', 'only run these stages (comma-separated names)')
+    .addHelpText('after', '\nRun options given here override those in the file.');
+  const pickRun = addSchemaFlags(runCmd, runOptions.omit({ rank: true, world_size: true }), 'Run options:');
+  runCmd.action(async (file: string, values: Record<string, unknown>) => {
+    const steps = loadPipeline(file, stageByName, pickRun(values));
+    const only = typeof values.stages === 'string' ? values.stages.split(',').map((s) => s.trim()) : null;
+    for (const step of steps) {
+      if (only && !only.includes(step.stage.name)) continue;
+      if (resolvePlacement(step.run).worldSize > 1) {
+        throw new UserError(
+          `${file}: "run" executes stages one after another and cannot be split across ranks; run each stage as its own array job (see README, "Scale-out")`,
+        );
+      }
+      await executeStage(step.stage, step.config, step.inputs, step.output, step.run);
+    }
+  });
+
+  program
+    .command('inspect')
+    .summary('schema, row count, column summaries and documents of shards')
+    .description('Show the schema, row count, bytes and a summary of every column of a shard file or stage output directory.')
+    .argument('<path>', 'a shard file or a stage output directory')
+    .option('--head <n>', 'show the first n documents (text truncated)', (v) => Number.parseInt(v, 10))
+    .option('--id <id>', 'show one document in full')
+    .option('--excluded', 'look at the excluded documents (with excluded_by and reason) instead of the kept ones')
+    .option('--truncate <chars>', 'characters of text to show with --head', (v) => Number.parseInt(v, 10), 300)
+    .option('--json', 'print JSON')
+    .action(async (path: string, o: { head?: number; id?: string; excluded?: boolean; truncate: number; json?: boolean }) => {
+      const target = shardPath(path, o.excluded ?? false);
+      if (o.head !== undefined && (!Number.isInteger(o.head) || o.head < 0)) throw new UserError(`--head: expected a whole number, got ${o.head}`);
+      if (o.id !== undefined) {
+        let doc = await docById(target, o.id);
+        let where = o.excluded ? 'excluded' : 'kept';
+        if (!doc && !o.excluded && existsSync(join(path, 'excluded'))) {
+          doc = await docById(shardPath(path, true), o.id);
+          where = 'excluded';
+        }
+        if (!doc) throw new UserError(`${path}: no document with id "${o.id}"`);
+        if (o.json) console.log(JSON.stringify(doc, null, 1));
+        else {
+          if (where === 'excluded' && !o.excluded) console.log(`(found among the excluded documents)`);
+          printDoc(doc, null);
+        }
+        return;
+      }
+      if (o.head !== undefined) {
+        const docs = await headDocs(target, o.head);
+        if (o.json) console.log(JSON.stringify(docs, null, 1));
+        else for (const doc of docs) printDoc(doc, o.truncate);
+        return;
+      }
+      const report = await inspectShards(target);
+      if (o.json) console.log(JSON.stringify(report, null, 1));
+      else printReport(report);
+    });
+
+  program
+    .command('stats')
+    .summary('the funnel across stage outputs: documents and bytes kept and excluded per filter')
+    .description('The funnel across stage outputs, in the order given: documents and bytes in, kept, and excluded per filter.')
+    .argument('<dirs...>', 'stage output directories, in pipeline order')
+    .option('--json', 'print JSON')
+    .option('--svg <file>', 'also write the funnel as an SVG chart')
+    .action(async (dirs: string[], o: { json?: boolean; svg?: string }) => {
+      const funnel = funnelOf(dirs);
+      if (o.svg) {
+        mkdirSync(dirname(o.svg), { recursive: true });
+        writeFileSync(o.svg, funnelSvg(funnel));
+      }
+      if (o.json) console.log(JSON.stringify(funnel, null, 1));
+      else console.log(funnelTable(funnel));
+      if (funnel.some((f) => f.accounting !== 'ok')) throw new RunError('accounting invariant broken (see above)');
+    });
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help and version exit 0; usage errors were printed by commander on one line.
+      return err.exitCode === 0 ? 0 : 2;
+    }
+    if (err instanceof UserError) {
+      process.stderr.write(`refinery: ${err.message}\n`);
+      return 2;
+    }
+    if (err instanceof RunError) {
+      process.stderr.write(`refinery: ${err.message}\n`);
+      return 1;
+    }
+    process.stderr.write(`refinery: ${process.env.REFINERY_DEBUG ? (err as Error).stack : errorMessage(err)}\n`);
+    return 1;
+  }
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === (await import('node:fs')).realpathSync(process.argv[1])) {
+  process.exitCode = await main(process.argv.slice(2));
+}

@@ -1,0 +1,58 @@
+/**
+ * Turning input arguments (files, directories) into the ordered list of tasks.
+ * The order is deterministic (argument order, then sorted relative paths), because task
+ * numbers name the output parts and decide which rank runs what.
+ */
+import { readdirSync, statSync } from 'node:fs';
+import { basename, join, relative, resolve } from 'node:path';
+import { UserError } from './errors.js';
+import type { InputSpec, TaskInput } from './stage.js';
+
+function walk(dir: string, keep: (name: string) => boolean, out: string[]): void {
+  const entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1));
+  for (const e of entries) {
+    if (e.name.startsWith('.') || e.name.startsWith('_')) continue;
+    const path = join(dir, e.name);
+    if (e.isDirectory()) walk(path, keep, out);
+    else if (e.isFile() && keep(e.name)) out.push(path);
+  }
+}
+
+export function listTasks(spec: InputSpec, inputs: readonly string[]): TaskInput[] {
+  if (inputs.length === 0) throw new UserError('no input given');
+  const tasks: TaskInput[] = [];
+  const matches =
+    spec.kind === 'shards'
+      ? (name: string) => name.endsWith('.arrow')
+      : (name: string) => spec.extensions.some((ext) => name.endsWith(ext));
+  for (const input of inputs) {
+    let isDir: boolean;
+    try {
+      isDir = statSync(input).isDirectory();
+    } catch {
+      throw new UserError(`${input}: no such file or directory`);
+    }
+    const files: string[] = [];
+    if (!isDir) files.push(input);
+    else if (spec.kind === 'shards') {
+      // A stage output: its kept parts only (not excluded/, not _stats/).
+      files.push(
+        ...readdirSync(input)
+          .filter((n) => matches(n) && !n.startsWith('.'))
+          .sort()
+          .map((n) => join(input, n)),
+      );
+    } else walk(input, matches, files);
+    if (isDir && files.length === 0) {
+      const what = spec.kind === 'shards' ? 'Arrow shards (*.arrow)' : `${spec.what} (${spec.extensions.join(', ')})`;
+      throw new UserError(`${input}: no ${what} found`);
+    }
+    for (const path of files) {
+      tasks.push({ index: tasks.length, path, rel: isDir ? relative(input, path) : basename(path) });
+    }
+  }
+  return tasks;
+}
+
+/** What identifies the inputs of a run, for the rerun check. */
+export const inputIdentity = (tasks: readonly TaskInput[]) => tasks.map((t) => resolve(t.path));
