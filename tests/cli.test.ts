@@ -221,3 +221,17 @@ describe('damaged input keeps every intact record and reports the damage', () =>
     expect(kept.find((d) => d.id === 'ok')?.text).toBe('caf\uFFFD');
   });
 });
+
+describe('an empty stage output', () => {
+  it('is a valid input: the next stage runs no task and reports zero documents', async () => {
+    const everything = join(dir, 'all-excluded');
+    expect(cli(['import', corpus, '-o', everything, '--min-chars', '100000']).code).toBe(0);
+    const totals = await expectAccounting(everything);
+    expect([totals.docs_in, totals.docs_kept]).toEqual([500, 0]);
+    const next = cli(['export', everything, '-o', join(dir, 'nothing')]);
+    expect(next.code, next.stderr).toBe(0);
+    expect(next.stderr).toContain('export: 0 tasks');
+    const funnel = JSON.parse(cli(['stats', everything, join(dir, 'nothing'), '--json']).stdout);
+    expect(funnel.map((f: { docs_in: number }) => f.docs_in)).toEqual([500, 0]);
+  });
+});

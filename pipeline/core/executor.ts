@@ -230,7 +230,9 @@ export async function runStage(run: StageRun): Promise<StageResult> {
   let failed: { task: TaskInput; error: string }[];
   try {
     failed =
-      run.workerScript
+      pending.length === 0
+        ? []
+        : run.workerScript
         ? await runPool(pending, workers, options.retries, request, run.workerScript, progress)
         : await runInProcess(pending, options.retries, run, hash, progress);
   } finally {

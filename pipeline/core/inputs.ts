@@ -3,7 +3,7 @@
  * The order is deterministic (argument order, then sorted relative paths), because task
  * numbers name the output parts and decide which rank runs what.
  */
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, join, relative, resolve } from 'node:path';
 import { UserError } from './errors.js';
 import type { InputSpec, TaskInput } from './stage.js';
@@ -43,7 +43,9 @@ export function listTasks(spec: InputSpec, inputs: readonly string[]): TaskInput
           .map((n) => join(input, n)),
       );
     } else walk(input, matches, files);
-    if (isDir && files.length === 0) {
+    // A stage output whose documents were all excluded is a valid, empty input.
+    const emptyStageOutput = spec.kind === 'shards' && existsSync(join(input, '_manifest.json'));
+    if (isDir && files.length === 0 && !emptyStageOutput) {
       const what = spec.kind === 'shards' ? 'Arrow shards (*.arrow)' : `${spec.what} (${spec.extensions.join(', ')})`;
       throw new UserError(`${input}: no ${what} found`);
     }
