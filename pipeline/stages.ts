@@ -3,8 +3,9 @@ import { UserError } from './core/errors.js';
 import type { Stage } from './core/stage.js';
 import { exportStage } from './export/index.js';
 import { importStage } from './import/index.js';
+import { ingestStage } from './ingest/index.js';
 
-export const STAGES: readonly Stage[] = [importStage, exportStage];
+export const STAGES: readonly Stage[] = [ingestStage, importStage, exportStage];
 
 export function stageByName(name: string): Stage {
   const stage = STAGES.find((s) => s.name === name);

@@ -98,7 +98,7 @@ describe('runTask', () => {
       task: 1, input: 'x', docs_in: 10, docs_kept: 7, docs_excluded: 2, bytes_in: 0, bytes_kept: 0, bytes_excluded: 0, seconds: 0,
       steps: [{ name: 'read', kind: 'read', in: 10, out: 10, dropped: 0, errors: 0, reasons: {}, bytes_dropped: 0 },
         { name: 'f', kind: 'filter', in: 10, out: 8, dropped: 2, errors: 0, reasons: { r: 1 }, bytes_dropped: 0 }],
-      problems: [], problems_total: 0, outputs: [], excluded_outputs: [],
+      problems: [], problems_total: 0, counters: {}, outputs: [], excluded_outputs: [],
     };
     const v = accountingViolations(broken);
     expect(v).toContain('task 1 (x): 10 in != 7 kept + 2 excluded');

@@ -59,6 +59,8 @@ export interface TaskContext {
   reject(doc: Doc, reason: string, detail?: string): void;
   /** Damaged input that yields no document at all (garbage, a truncated stream). */
   problem(where: string, reason: string): void;
+  /** Count something the reader saw that is not a document (a skipped record type, ...). */
+  count(name: string, n?: number): void;
 }
 
 export interface TaskSource {
@@ -173,6 +175,7 @@ export async function runTask(run: TaskRun): Promise<TaskStats> {
     steps: [read],
     problems: [],
     problems_total: 0,
+    counters: {},
     outputs: [],
     excluded_outputs: [],
   };
@@ -225,6 +228,9 @@ export async function runTask(run: TaskRun): Promise<TaskStats> {
       stats.problems_total++;
       if (stats.problems.length < MAX_PROBLEMS_LISTED) stats.problems.push({ where, reason });
       warn(`${task.path}: ${where}: ${reason}`);
+    },
+    count(name, n = 1) {
+      stats.counters[name] = (stats.counters[name] ?? 0) + n;
     },
   };
 

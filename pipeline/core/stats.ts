@@ -41,6 +41,8 @@ export interface TaskStats {
   /** Damaged input that yielded no document (garbage between records, a truncated stream). */
   problems: Problem[];
   problems_total: number;
+  /** What the reader saw besides documents: records by type, records skipped and why. */
+  counters: Record<string, number>;
   outputs: string[];
   excluded_outputs: string[];
 }
@@ -115,6 +117,7 @@ export interface Totals {
   bytes_excluded: number;
   seconds: number;
   problems: number;
+  counters: Record<string, number>;
   steps: StepTotals[];
 }
 
@@ -130,6 +133,7 @@ export function sumStats(all: readonly TaskStats[]): Totals {
     bytes_excluded: 0,
     seconds: 0,
     problems: 0,
+    counters: {},
     steps: [],
   };
   const byName = new Map<string, StepTotals>();
@@ -142,6 +146,7 @@ export function sumStats(all: readonly TaskStats[]): Totals {
     totals.bytes_excluded += s.bytes_excluded;
     totals.seconds += s.seconds;
     totals.problems += s.problems_total;
+    for (const [name, n] of Object.entries(s.counters ?? {})) totals.counters[name] = (totals.counters[name] ?? 0) + n;
     for (const step of s.steps) {
       let t = byName.get(step.name);
       if (!t) {
