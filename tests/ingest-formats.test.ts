@@ -3,10 +3,10 @@ import { randomBytes } from 'node:crypto';
 import { brotliCompressSync, deflateRawSync, gzipSync } from 'node:zlib';
 import iconv from 'iconv-lite';
 import { describe, expect, it } from 'vitest';
-import { readArchive, type ArchiveRecord } from '../pipeline/ingest/archive.js';
-import { ByteReader } from '../pipeline/ingest/byte-reader.js';
-import { decodeBody, detectCharset } from '../pipeline/ingest/charset.js';
-import { parseHttpResponse } from '../pipeline/ingest/http.js';
+import { readArchive, type ArchiveRecord } from '../pipeline/warc/archive.js';
+import { ByteReader } from '../pipeline/warc/byte-reader.js';
+import { decodeBody, detectCharset } from '../pipeline/warc/charset.js';
+import { parseHttpResponse } from '../pipeline/warc/http.js';
 
 function warcRecord(type: string, uri: string, body: string | Buffer, extra = ''): Buffer {
   const content = typeof body === 'string' ? Buffer.from(body) : body;

@@ -9,10 +9,10 @@ import * as z from 'zod';
 import { byteSize } from '../core/config.js';
 import { CORE_COLUMNS, HTML_COLUMN, type ColumnSpec, type Doc } from '../core/schema.js';
 import { defineStage, type TaskContext, type TaskInput, type TaskSource } from '../core/stage.js';
-import { readArchive, type ArchiveRecord } from './archive.js';
-import { ByteReader } from './byte-reader.js';
-import { decodeBody, detectCharset } from './charset.js';
-import { parseContentType, parseHttpResponse } from './http.js';
+import { readArchive, type ArchiveRecord } from '../warc/archive.js';
+import { ByteReader } from '../warc/byte-reader.js';
+import { decodeBody, detectCharset } from '../warc/charset.js';
+import { parseContentType, parseHttpResponse } from '../warc/http.js';
 
 export const INGEST_COLUMNS: readonly ColumnSpec[] = [
   ...CORE_COLUMNS,
