@@ -19,6 +19,7 @@ import type { Stage, StageConfig } from '../core/stage.js';
 import { funnelOf, funnelTable } from '../inspect/funnel.js';
 import { funnelSvg } from '../inspect/funnel-svg.js';
 import { docById, headDocs, inspectShards, shardPath, type InspectReport } from '../inspect/inspect.js';
+import { buildSampleWeb } from '../../datasets/sample-web/index.js';
 import { STAGES, stageByName } from '../stages.js';
 import { addSchemaFlags } from './flags.js';
 import { loadPipeline } from './pipeline-file.js';
@@ -152,6 +153,28 @@ function buildProgram(): Command {
       await executeStage(step.stage, step.config, step.inputs, step.output, step.run);
     }
   });
+
+  program
+    .command('sample-web')
+    .summary('build the sample web: deterministic WARC files of realistic pages, with a ground-truth manifest')
+    .description(
+      'Build the sample web: WARC files of realistic pages made from real text (Brown corpus, nlp-corpus, UDHR), with ' +
+        'navigation, ads and cookie banners around the text, and planted exact and near duplicates (at a measured Jaccard ' +
+        'similarity), personal data, spam and non-English pages. pages.jsonl says what was planted where; the same seed ' +
+        'always gives byte-identical files.',
+    )
+    .requiredOption('-o, --output <dir>', 'output directory')
+    .option('--pages <n>', 'number of HTTP responses (pages, errors, redirects, images)', (v) => Number.parseInt(v, 10), 2000)
+    .option('--seed <n>', 'random seed', (v) => Number.parseInt(v, 10), 1)
+    .option('--pages-per-file <n>', 'responses per WARC file', (v) => Number.parseInt(v, 10), 250)
+    .action((o: { output: string; pages: number; seed: number; pagesPerFile: number }) => {
+      for (const [flag, v] of [['--pages', o.pages], ['--seed', o.seed], ['--pages-per-file', o.pagesPerFile]] as const) {
+        if (!Number.isInteger(v) || v < (flag === '--seed' ? 0 : 1)) throw new UserError(`${flag}: expected a whole number, got ${v}`);
+      }
+      const { files, pages } = buildSampleWeb({ out: o.output, pages: o.pages, seed: o.seed, pagesPerFile: o.pagesPerFile });
+      const docs = pages.filter((p) => p.status === 200 && p.content_type === 'text/html').length;
+      console.log(`sample-web: ${pages.length} responses (${docs} HTML pages) in ${files.length} WARC files -> ${o.output} (ground truth: pages.jsonl)`);
+    });
 
   program
     .command('inspect')

@@ -12,7 +12,7 @@ import { defineStage, type TaskContext, type TaskInput, type TaskSource } from '
 import { readArchive, type ArchiveRecord } from '../warc/archive.js';
 import { ByteReader } from '../warc/byte-reader.js';
 import { decodeBody, detectCharset } from '../warc/charset.js';
-import { parseContentType, parseHttpResponse } from '../warc/http.js';
+import { decodeHttpBody, parseContentType, parseHttpHead } from '../warc/http.js';
 
 export const INGEST_COLUMNS: readonly ColumnSpec[] = [
   ...CORE_COLUMNS,
@@ -49,7 +49,7 @@ function parseWarcDate(value: string | undefined): number | null {
   return Number.isNaN(ms) ? null : ms;
 }
 
-const stripAngles = (v: string | undefined) => (v ? v.replace(/^<(.*)>$/, '$1') : null);
+const stripAngles = (v: string | undefined) => (!v ? null : v.charCodeAt(0) === 60 && v.endsWith('>') ? v.slice(1, -1) : v);
 
 /** What one record becomes: a document, a rejected document, or a counted skip. */
 export function recordToDoc(rec: ArchiveRecord, task: TaskInput, config: IngestConfig, ctx: TaskContext): Doc | null {
@@ -86,16 +86,16 @@ export function recordToDoc(rec: ArchiveRecord, task: TaskInput, config: IngestC
     return null;
   }
   if (rec.tooLarge) return reject(ctx, doc, 'too-large', `${rec.contentLength} bytes > max_record_size`);
-  const parsed = parseHttpResponse(rec.content as Buffer, config.max_record_size);
+  const parsed = parseHttpHead(rec.content as Buffer);
   if (!parsed.ok) {
     if (rec.truncated) return reject(ctx, doc, 'truncated-record', `the input ends inside this record (${parsed.detail})`);
     return reject(ctx, doc, parsed.reason, parsed.detail);
   }
-  const res = parsed.response;
-  doc.http_status = res.status;
-  const { mime, charset: declared } = parseContentType(res.headers.get('content-type'));
+  const head = parsed.head;
+  doc.http_status = head.status;
+  const { mime, charset: declared } = parseContentType(head.headers.get('content-type'));
   doc.content_type = mime || null;
-  if (!config.statuses.includes(res.status)) {
+  if (!config.statuses.includes(head.status)) {
     ctx.count('skipped:status');
     return null;
   }
@@ -103,6 +103,9 @@ export function recordToDoc(rec: ArchiveRecord, task: TaskInput, config: IngestC
     ctx.count('skipped:content-type');
     return null;
   }
+  const decoded = decodeHttpBody(head, config.max_record_size);
+  if (!decoded.ok) return reject(ctx, doc, decoded.reason, decoded.detail);
+  const res = decoded.response;
   const { charset } = detectCharset(res.body, declared);
   doc.charset = charset;
   doc.html = decodeBody(res.body, charset);

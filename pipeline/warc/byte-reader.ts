@@ -9,20 +9,22 @@
 import { createReadStream } from 'node:fs';
 
 const BLOCK = 8 << 20;
+const EMPTY = Buffer.alloc(0);
 
 export class ByteReader {
-  private buf: Buffer = Buffer.alloc(0);
+  private buf: Buffer = EMPTY;
   private start = 0;
   private end = 0;
   private done = false;
   private base = 0; // absolute offset of buf[0]
-  private readonly source: AsyncIterator<Uint8Array>;
+  private readonly source: AsyncIterator<Uint8Array> | null;
 
   constructor(
-    source: AsyncIterable<Uint8Array>,
+    source: AsyncIterable<Uint8Array> | null,
     private readonly block = BLOCK,
   ) {
-    this.source = source[Symbol.asyncIterator]();
+    this.source = source ? source[Symbol.asyncIterator]() : null;
+    if (!source) this.done = true;
   }
 
   static fromFile(path: string, start = 0): ByteReader {
@@ -32,10 +34,9 @@ export class ByteReader {
   }
 
   static fromBuffer(data: Buffer, offset = 0): ByteReader {
-    const reader = new ByteReader((async function* () {})());
+    const reader = new ByteReader(null);
     reader.buf = data;
     reader.end = data.length;
-    reader.done = true;
     reader.base = offset;
     return reader;
   }
@@ -71,9 +72,9 @@ export class ByteReader {
       if (left === 0 || this.done) return n - left;
       // Discard whole chunks without copying them.
       this.base += this.end;
-      this.buf = Buffer.alloc(0);
+      this.buf = EMPTY;
       this.start = this.end = 0;
-      const next = await this.source.next();
+      const next = await (this.source as AsyncIterator<Uint8Array>).next();
       if (next.done) {
         this.done = true;
         return n - left;
@@ -92,7 +93,7 @@ export class ByteReader {
   private async fill(n: number): Promise<void> {
     if (this.buf.length - this.start < n) this.moveTail(Math.max(n, this.block));
     while (this.end - this.start < n) {
-      const chunk = await this.source.next();
+      const chunk = await (this.source as AsyncIterator<Uint8Array>).next();
       if (chunk.done) {
         this.done = true;
         return;

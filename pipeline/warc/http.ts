@@ -5,6 +5,7 @@
  */
 import { brotliDecompressSync, gunzipSync, inflateRawSync, inflateSync } from 'node:zlib';
 import { errorMessage } from '../core/errors.js';
+import { headerEnd } from './records.js';
 
 export interface HttpResponse {
   status: number;
@@ -17,12 +18,9 @@ export interface HttpResponse {
 export type HttpResult = { ok: true; response: HttpResponse } | { ok: false; reason: string; detail: string };
 
 function splitHead(block: Buffer): { head: string; body: Buffer } | null {
-  const crlf = block.indexOf('\r\n\r\n');
-  const lf = block.indexOf('\n\n');
-  if (crlf === -1 && lf === -1) return null;
-  const useLf = lf !== -1 && (crlf === -1 || lf < crlf);
-  const end = useLf ? lf : crlf;
-  return { head: block.toString('latin1', 0, end), body: block.subarray(end + (useLf ? 2 : 4)) };
+  const found = headerEnd(block);
+  if (!found) return null;
+  return { head: block.toString('latin1', 0, found.end), body: block.subarray(found.end + found.sep) };
 }
 
 /** Undo chunked transfer encoding; null when the framing is broken. */
@@ -65,22 +63,40 @@ function decodeContent(body: Buffer, encoding: string, maxOutput: number): Buffe
   }
 }
 
-export function parseHttpResponse(block: Buffer, maxBody: number): HttpResult {
+export interface HttpHead {
+  status: number;
+  headers: Map<string, string>;
+  /** The body as stored: transfer and content encodings not yet undone. */
+  raw: Buffer;
+}
+
+export type HeadResult = { ok: true; head: HttpHead } | { ok: false; reason: string; detail: string };
+
+/** Status line and headers only: enough to decide whether the body is worth decoding. */
+export function parseHttpHead(block: Buffer): HeadResult {
   const parts = splitHead(block);
   if (!parts) return { ok: false, reason: 'bad-http', detail: 'HTTP header without an end' };
-  const lines = parts.head.split(/\r?\n/);
+  const lines = parts.head.split('\n');
   const status = /^HTTP\/\d(?:\.\d)?\s+(\d{3})/i.exec(lines[0]);
   if (!status) return { ok: false, reason: 'bad-http', detail: `not an HTTP status line: ${JSON.stringify(lines[0].slice(0, 60))}` };
   const headers = new Map<string, string>();
-  for (const line of lines.slice(1)) {
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i];
     const colon = line.indexOf(':');
     if (colon <= 0) continue;
     const name = line.slice(0, colon).trim().toLowerCase();
-    const value = line.slice(colon + 1).trim();
-    headers.set(name, headers.has(name) ? `${headers.get(name)}, ${value}` : value);
+    const value = line.slice(colon + 1).trim(); // trimming also drops the CR of a CRLF line
+    const previous = headers.get(name);
+    headers.set(name, previous === undefined ? value : `${previous}, ${value}`);
   }
+  return { ok: true, head: { status: Number(status[1]), headers, raw: parts.body } };
+}
+
+/** Undo the transfer and content encodings of a body, bounded by `maxBody` decoded bytes. */
+export function decodeHttpBody(head: HttpHead, maxBody: number): HttpResult {
+  const { headers } = head;
   const notes: string[] = [];
-  let body = parts.body;
+  let body = head.raw;
   if (/chunked/i.test(headers.get('transfer-encoding') ?? '')) {
     const plain = dechunk(body);
     if (plain) body = plain;
@@ -105,7 +121,12 @@ export function parseHttpResponse(block: Buffer, maxBody: number): HttpResult {
       return { ok: false, reason: bomb ? 'too-large' : 'bad-encoding', detail: `${encoding} body: ${bomb ? `decodes to more than ${maxBody} bytes` : message}` };
     }
   }
-  return { ok: true, response: { status: Number(status[1]), headers, body, notes } };
+  return { ok: true, response: { status: head.status, headers, body, notes } };
+}
+
+export function parseHttpResponse(block: Buffer, maxBody: number): HttpResult {
+  const head = parseHttpHead(block);
+  return head.ok ? decodeHttpBody(head.head, maxBody) : head;
 }
 
 /** "text/html; charset=UTF-8" -> { mime: "text/html", charset: "utf-8" } */

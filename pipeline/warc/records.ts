@@ -38,22 +38,23 @@ export interface RecordOptions {
   onDamage(offset: number, reason: string): void;
 }
 
-function headerEnd(b: Buffer): { end: number; sep: number } | null {
+/** End of a header block: the first blank line, CRLF or bare LF style. */
+export function headerEnd(b: Buffer): { end: number; sep: number } | null {
   const crlf = b.indexOf('\r\n\r\n');
-  const lf = b.indexOf('\n\n');
-  if (crlf === -1 && lf === -1) return null;
-  if (lf !== -1 && (crlf === -1 || lf < crlf)) return { end: lf, sep: 2 };
-  return { end: crlf, sep: 4 };
+  // Look for a bare-LF blank line only before the CRLF one: the body may be long.
+  const lf = (crlf === -1 ? b : b.subarray(0, crlf)).indexOf('\n\n');
+  if (lf !== -1) return { end: lf, sep: 2 };
+  return crlf === -1 ? null : { end: crlf, sep: 4 };
 }
 
 function parseWarcHeader(text: string): { version: string; headers: Map<string, string>; bad: string[] } {
-  const lines = text.split(/\r?\n/);
+  const lines = text.split('\n');
   const version = lines[0].trim();
   const headers = new Map<string, string>();
   const bad: string[] = [];
   let last = '';
   for (let i = 1; i < lines.length; i++) {
-    const line = lines[i];
+    const line = lines[i].charCodeAt(lines[i].length - 1) === 13 ? lines[i].slice(0, -1) : lines[i];
     if (line === '') continue;
     if ((line[0] === ' ' || line[0] === '\t') && last) {
       headers.set(last, `${headers.get(last)} ${line.trim()}`);
