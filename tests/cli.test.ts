@@ -123,7 +123,7 @@ describe('help', () => {
     for (const stage of STAGES) expect(top.stdout).toContain(stage.name);
     for (const cmd of ['run', 'inspect', 'stats']) expect(top.stdout).toContain(cmd);
     for (const stage of STAGES) {
-      const help = cli([stage.name, '--help']).stdout;
+      const help = cli([stage.name, '--help']).stdout.replace(/\s+/g, ' '); // commander wraps long lines
       for (const info of [...describeOptions(stage.options), ...describeOptions(runOptions)]) {
         const flag = info.kind === 'boolean' && info.default === true ? `--no-${info.flag.slice(2)}` : info.flag;
         expect(help).toContain(flag);

@@ -69,8 +69,9 @@ export interface PageTruth {
   url: string;
   record_id: string;
   file: string;
-  /** Offset of the response record's gzip member. */
+  /** Offset and length of the response record's gzip member (what a CDX index lists). */
   offset: number;
+  length: number;
   kind: PageKind;
   status: number;
   content_type: string;
@@ -93,7 +94,7 @@ export interface PageTruth {
 }
 
 interface Planned {
-  truth: Omit<PageTruth, 'record_id' | 'file' | 'offset' | 'content_encoding'>;
+  truth: Omit<PageTruth, 'record_id' | 'file' | 'offset' | 'length' | 'content_encoding'>;
   html: string | null;
   body: Buffer;
   headers: [string, string][];
@@ -326,7 +327,7 @@ function writeArchive(out: string, planned: Planned[], o: { seed: number; perFil
       const { bytes, encoding } = httpResponse(p, o.random);
       const id = recordId(o.random.bytes(16));
       const ip = `${o.random.int(11, 199)}.${o.random.int(0, 255)}.${o.random.int(0, 255)}.${o.random.int(1, 254)}`;
-      const { offset } = writer.write({
+      const { offset, length } = writer.write({
         type: 'response',
         headers: { 'WARC-Date': date, 'WARC-Record-ID': id, 'WARC-Target-URI': p.truth.url, 'WARC-IP-Address': ip, 'WARC-Concurrent-To': requestId, 'Content-Type': 'application/http; msgtype=response' },
         content: bytes,
@@ -334,7 +335,7 @@ function writeArchive(out: string, planned: Planned[], o: { seed: number; perFil
       if (o.random.chance(0.2)) {
         writer.write({ type: 'metadata', headers: { 'WARC-Date': date, 'WARC-Record-ID': recordId(o.random.bytes(16)), 'WARC-Target-URI': p.truth.url, 'WARC-Refers-To': id, 'Content-Type': 'application/warc-fields' }, content: Buffer.from(`fetchTimeMs: ${o.random.int(40, 900)}\n`) });
       }
-      pages.push({ ...p.truth, record_id: id.slice(1, -1), file: name, offset, content_encoding: encoding });
+      pages.push({ ...p.truth, record_id: id.slice(1, -1), file: name, offset, length, content_encoding: encoding });
     }
     writer.close();
     files.push(join(out, name));

@@ -58,7 +58,10 @@ function addStageCommand(program: Command, stage: Stage): void {
     .command(stage.name)
     .summary(stage.summary)
     .description(`${stage.summary}\n\n${stage.description ?? ''}`.trimEnd())
-    .argument('<inputs...>', stage.input.kind === 'shards' ? 'shard files or stage output directories' : `${stage.input.what}, or directories of them`)
+    .argument(
+      stage.resolveInputs ? '[inputs...]' : '<inputs...>',
+      stage.input.kind === 'shards' ? 'shard files or stage output directories' : `${stage.input.what}, directories of them${stage.input.urls ? ', or http(s) URLs' : ''}`,
+    )
     .requiredOption('-o, --output <dir>', 'output directory')
     .option('--config <file.yaml>', 'read options from a YAML file (keys as the flags, with _ for -); flags override it');
   const pickStage = addSchemaFlags(cmd, stage.options, 'Stage options:');

@@ -186,7 +186,8 @@ export interface StageResult {
 export async function runStage(run: StageRun): Promise<StageResult> {
   const { stage, config, out, options } = run;
   const log = run.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const tasks = listTasks(stage.input, run.inputs);
+  const inputs = stage.resolveInputs ? await stage.resolveInputs(config, run.inputs) : run.inputs;
+  const tasks = listTasks(stage.input, inputs);
   const placement = resolvePlacement(options, run.env);
   const hash = configHash(config);
   const base = {

@@ -18,6 +18,21 @@ function walk(dir: string, keep: (name: string) => boolean, out: string[]): void
   }
 }
 
+/** An input that names a remote resource (http(s)://..., or a stage-specific scheme such as cdx+https://...). */
+export const isRemote = (input: string) => /^[a-z][a-z0-9+.-]*:\/\//i.test(input);
+
+/** A short, stable name for a remote input: the last path segment, else the host. */
+function remoteName(input: string): string {
+  try {
+    const url = new URL(input.replace(/^[a-z0-9.-]+\+/i, ''));
+    const page = url.searchParams.get('page');
+    const last = decodeURIComponent(url.pathname.split('/').filter(Boolean).pop() ?? url.host);
+    return page === null ? last : `${last}-page-${page}`;
+  } catch {
+    return input;
+  }
+}
+
 export function listTasks(spec: InputSpec, inputs: readonly string[]): TaskInput[] {
   if (inputs.length === 0) throw new UserError('no input given');
   const tasks: TaskInput[] = [];
@@ -26,6 +41,11 @@ export function listTasks(spec: InputSpec, inputs: readonly string[]): TaskInput
       ? (name: string) => name.endsWith('.arrow')
       : (name: string) => spec.extensions.some((ext) => name.endsWith(ext));
   for (const input of inputs) {
+    if (isRemote(input)) {
+      if (spec.kind !== 'files' || !spec.urls) throw new UserError(`${input}: this stage reads local files only`);
+      tasks.push({ index: tasks.length, path: input, rel: remoteName(input) });
+      continue;
+    }
     let isDir: boolean;
     try {
       isDir = statSync(input).isDirectory();
@@ -57,4 +77,4 @@ export function listTasks(spec: InputSpec, inputs: readonly string[]): TaskInput
 }
 
 /** What identifies the inputs of a run, for the rerun check. */
-export const inputIdentity = (tasks: readonly TaskInput[]) => tasks.map((t) => resolve(t.path));
+export const inputIdentity = (tasks: readonly TaskInput[]) => tasks.map((t) => (isRemote(t.path) ? t.path : resolve(t.path)));

@@ -88,7 +88,7 @@ export type SinkFactory = (opts: SinkOptions) => Sink;
 
 export type InputSpec =
   | { kind: 'shards' }
-  | { kind: 'files'; extensions: readonly string[]; what: string };
+  | { kind: 'files'; extensions: readonly string[]; what: string; urls?: boolean };
 
 export interface StageDef<C extends z.ZodObject> {
   name: string;
@@ -98,6 +98,8 @@ export interface StageDef<C extends z.ZodObject> {
   description?: string;
   options: C;
   input: InputSpec;
+  /** Turn options into inputs (a crawl id into file URLs, say) before tasks are listed. */
+  resolveInputs?(config: z.infer<C>, inputs: readonly string[]): Promise<string[]>;
   /** Turn one input file into documents. Defaults to reading a shard. */
   open?(task: TaskInput, config: z.infer<C>, ctx: TaskContext): Promise<TaskSource>;
   /** The chain of steps; `columns` are those of the input. */
@@ -114,6 +116,7 @@ export interface Stage {
   description?: string;
   options: z.ZodObject;
   input: InputSpec;
+  resolveInputs?(config: StageConfig, inputs: readonly string[]): Promise<string[]>;
   open?(task: TaskInput, config: StageConfig, ctx: TaskContext): Promise<TaskSource>;
   steps?(config: StageConfig, columns: readonly ColumnSpec[]): Step[] | Promise<Step[]>;
   sink?(config: StageConfig): SinkFactory;

@@ -7,12 +7,15 @@
  */
 import * as z from 'zod';
 import { byteSize } from '../core/config.js';
+import { RunError, UserError, errorMessage } from '../core/errors.js';
 import { CORE_COLUMNS, HTML_COLUMN, type ColumnSpec, type Doc } from '../core/schema.js';
 import { defineStage, type TaskContext, type TaskInput, type TaskSource } from '../core/stage.js';
 import { readArchive, type ArchiveRecord } from '../warc/archive.js';
 import { ByteReader } from '../warc/byte-reader.js';
 import { decodeBody, detectCharset } from '../warc/charset.js';
 import { decodeHttpBody, parseContentType, parseHttpHead } from '../warc/http.js';
+import { CDX_PREFIX, capturesOf, cdxPages, ordered, type Capture } from './cdx.js';
+import { commonCrawlFiles, httpChunks, isUrl, type RemoteOptions } from './remote.js';
 
 export const INGEST_COLUMNS: readonly ColumnSpec[] = [
   ...CORE_COLUMNS,
@@ -35,8 +38,29 @@ export const ingestOptions = z
     statuses: z.array(z.coerce.number().int()).default([200]).describe('HTTP statuses kept (comma-separated)'),
     conversions: z.boolean().default(true).describe('keep WET conversion records as ready text'),
     max_record_size: byteSize().prefault('16MiB').describe('records larger than this are excluded as too-large, unread'),
+    cc: z
+      .string()
+      .regex(/^CC-MAIN-\d{4}-\d{2}$/, 'expected a crawl id such as CC-MAIN-2024-10')
+      .optional()
+      .describe('read files of this Common Crawl crawl (e.g. CC-MAIN-2024-10), listed by its paths file'),
+    files: z.number().int().min(1).default(1).describe('with --cc: how many files of the crawl to read'),
+    skip: z.number().int().min(0).default(0).describe('with --cc: skip this many files of the listing first'),
+    wet: z.boolean().default(false).describe('with --cc: read the WET (extracted text) files instead of the WARC files'),
+    cc_base: z.string().url().default('https://data.commoncrawl.org').describe('where crawl files are served (a mirror laid out like data.commoncrawl.org)'),
+    cc_index: z
+      .string()
+      .url()
+      .optional()
+      .describe('a CDX index endpoint (e.g. https://index.commoncrawl.org/CC-MAIN-2024-10-index): fetch only the captures of --url-pattern, each by byte range'),
+    url_pattern: z.string().min(1).optional().describe('with --cc-index: the URL pattern, e.g. "example.com/*" or "*.example.com"'),
+    http_retries: z.number().int().min(0).default(8).describe('retries of a failed or dropped HTTP transfer (resumed with a Range request)'),
+    http_timeout: z.number().positive().default(60).describe('seconds to wait for a response, or for the next bytes of its body'),
   })
-  .strict();
+  .strict()
+  .refine((c) => (c.cc_index === undefined) === (c.url_pattern === undefined), {
+    message: '--cc-index and --url-pattern go together',
+    path: ['url_pattern'],
+  });
 export type IngestConfig = z.infer<typeof ingestOptions>;
 
 function parseWarcDate(value: string | undefined): number | null {
@@ -118,6 +142,40 @@ function reject(ctx: TaskContext, doc: Doc, reason: string, detail: string): nul
   return null;
 }
 
+function remoteOptions(config: IngestConfig, ctx?: TaskContext): Partial<RemoteOptions> {
+  return {
+    retries: config.http_retries,
+    timeoutMs: config.http_timeout * 1000,
+    onRetry: (url, attempt, reason) => {
+      if (ctx) ctx.count('http:retries');
+      else process.stderr.write(`ingest: retrying ${url} (${attempt}): ${reason}\n`);
+    },
+  };
+}
+
+/** Documents of the captures listed by one page of a CDX index answer, each fetched by byte range. */
+async function* captureDocs(task: TaskInput, config: IngestConfig, ctx: TaskContext): AsyncGenerator<Doc> {
+  const remote = remoteOptions(config, ctx);
+  const base = config.cc_base.replace(/\/+$/, '');
+  const wanted: Capture[] = [];
+  for (const c of await capturesOf(task.path, remote)) {
+    if (c.status !== undefined && !config.statuses.includes(Number(c.status))) ctx.count('skipped:status');
+    else if (c.mime !== undefined && !config.content_types.some((t) => (c['mime-detected'] ?? c.mime ?? '').startsWith(t))) ctx.count('skipped:content-type');
+    else wanted.push(c);
+  }
+  const fetchCapture = async (c: Capture) => {
+    const parts: Buffer[] = [];
+    const url = `${base}/${c.filename}`;
+    for await (const chunk of httpChunks(url, remote, c.offset, c.offset + c.length - 1)) parts.push(chunk);
+    return { url, capture: c, bytes: Buffer.concat(parts) };
+  };
+  for await (const { url, capture, bytes } of ordered(wanted, 8, fetchCapture)) {
+    // Offsets stay those of the WARC file, so `source` points into it like any other record.
+    const origin: TaskInput = { ...task, path: url, rel: capture.filename };
+    yield* archiveDocs(ByteReader.fromBuffer(bytes, capture.offset), origin, config, ctx);
+  }
+}
+
 async function* archiveDocs(reader: ByteReader, task: TaskInput, config: IngestConfig, ctx: TaskContext): AsyncGenerator<Doc> {
   const records = readArchive(reader, {
     want: (type) => type === 'response' || (type === 'conversion' && config.conversions),
@@ -140,10 +198,25 @@ export const ingestStage = defineStage({
     'of the HTTP header, <meta>, BOM or a statistical guess); WET conversion records become text documents. ' +
     'Requests, metadata, revisits, warcinfo and other responses are counted by type and skipped. Damaged input ' +
     '(truncated gzip, records cut short, corrupt headers, garbage between records) is reported with its offset and ' +
-    'every intact record is kept; damaged documents go to excluded/ with their reason.',
+    'every intact record is kept; damaged documents go to excluded/ with their reason. Inputs may be http(s) URLs, ' +
+    'streamed without a temporary copy and resumed with Range requests after a dropped connection; --cc reads files ' +
+    'of a Common Crawl crawl from its paths listing, --cc-index with --url-pattern only the matching captures.',
   options: ingestOptions,
-  input: { kind: 'files', extensions: ARCHIVE_EXTENSIONS, what: 'WARC, ARC or WET files' },
+  input: { kind: 'files', extensions: ARCHIVE_EXTENSIONS, what: 'WARC, ARC or WET files', urls: true },
+  async resolveInputs(config, inputs) {
+    const all = [...inputs];
+    try {
+      if (config.cc) all.push(...(await commonCrawlFiles({ crawl: config.cc, base: config.cc_base, files: config.files, skip: config.skip, wet: config.wet }, remoteOptions(config))));
+      if (config.cc_index && config.url_pattern) all.push(...(await cdxPages(config.cc_index, config.url_pattern, remoteOptions(config))));
+    } catch (err) {
+      throw new RunError(`ingest: ${errorMessage(err)}`);
+    }
+    if (all.length === 0) throw new UserError('ingest: give archive files, directories or URLs, or --cc / --cc-index');
+    return all;
+  },
   async open(task, config, ctx): Promise<TaskSource> {
-    return { columns: INGEST_COLUMNS, docs: archiveDocs(ByteReader.fromFile(task.path), task, config, ctx) };
+    if (task.path.startsWith(CDX_PREFIX)) return { columns: INGEST_COLUMNS, docs: captureDocs(task, config, ctx) };
+    const reader = isUrl(task.path) ? new ByteReader(httpChunks(task.path, remoteOptions(config, ctx))) : ByteReader.fromFile(task.path);
+    return { columns: INGEST_COLUMNS, docs: archiveDocs(reader, task, config, ctx) };
   },
 });

@@ -21,6 +21,8 @@ export interface FunnelStage {
   bytes_kept: number;
   bytes_excluded: number;
   problems: number;
+  /** What the reader counted besides documents (records skipped by type and reason, retries, ...). */
+  counters: Record<string, number>;
   seconds: number;
   /** Steps that dropped documents or may drop them (filters and the reader). */
   steps: StepTotals[];
@@ -47,6 +49,7 @@ export function funnelOf(dirs: readonly string[]): FunnelStage[] {
       bytes_kept: totals.bytes_kept,
       bytes_excluded: totals.bytes_excluded,
       problems: totals.problems,
+      counters: totals.counters,
       seconds: totals.seconds,
       steps: totals.steps.filter((s) => s.kind === 'filter' || s.kind === 'read' || s.dropped > 0),
       accounting: violations.length ? violations : 'ok',
@@ -85,7 +88,11 @@ export function funnelTable(funnel: readonly FunnelStage[]): string {
   const numeric = (c: number) => c >= 2 && c <= 8;
   const widths = header.map((_, c) => Math.max(...rows.map((r) => r[c].length)));
   const lines = rows.map((r) => r.map((cell, c) => (numeric(c) ? cell.padStart(widths[c]) : cell.padEnd(c === r.length - 1 ? 0 : widths[c]))).join('  ').trimEnd());
+  const skipped = funnel
+    .map((f) => [f, Object.entries(f.counters).filter(([k]) => k.startsWith('skipped:'))] as const)
+    .filter(([, entries]) => entries.length > 0)
+    .map(([f, entries]) => `${f.dir}: records that are not documents: ${entries.sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k.slice(8)} ${formatCount(n)}`).join(', ')}`);
   const problems = funnel.filter((f) => f.problems > 0).map((f) => `${f.dir}: ${formatCount(f.problems)} damaged input spots (see _stats)`);
   const broken = funnel.filter((f) => f.accounting !== 'ok').map((f) => `${f.dir}: ACCOUNTING BROKEN: ${(f.accounting as string[]).join('; ')}`);
-  return [...lines, ...problems, ...broken].join('\n');
+  return [...lines, ...skipped, ...problems, ...broken].join('\n');
 }

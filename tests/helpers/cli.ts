@@ -30,6 +30,18 @@ export function cli(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: strin
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** The CLI without blocking this process (needed when this process also runs a server the CLI talks to). */
+export function cliAsync(args: string[], opts: { env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [cliPath, ...args], { cwd: repoRoot, env: { ...process.env, REFINERY_LOG_INTERVAL: '1', ...opts.env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
 /** The same, asynchronously, in its own process group so that a test can kill the whole run. */
 export function cliDetached(args: string[], env: NodeJS.ProcessEnv = {}) {
   return spawn(process.execPath, [cliPath, ...args], {

@@ -1,0 +1,108 @@
+/** Ingest over HTTP: Common Crawl's layout, its index, and a flaky server, all on 127.0.0.1. */
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PageTruth } from '../datasets/sample-web/index.js';
+import { readTaskStats } from '../pipeline/core/stats.js';
+import { startCcServer, readLines, type CcServer } from './helpers/cc-server.js';
+import { cleanup, cli, cliAsync, expectAccounting, readDocs, sharedData, tempDir } from './helpers/cli.js';
+
+const CRAWL = 'CC-MAIN-2099-01';
+const dir = tempDir();
+const web = join(dir, 'web');
+const data = sharedData();
+let files: { path: string; file: string }[];
+let reference: Map<string, { url: unknown; html: unknown; text: unknown }>;
+let pages: PageTruth[];
+const servers: CcServer[] = [];
+
+afterAll(async () => {
+  await Promise.all(servers.map((s) => s.close()));
+  cleanup(dir);
+});
+
+const key = (docs: Awaited<ReturnType<typeof readDocs>>) => new Map(docs.map((d) => [d.id, { url: d.url, html: d.html, text: d.text }]));
+
+beforeAll(async () => {
+  expect(cli(['sample-web', '-o', web, '--pages', '400', '--pages-per-file', '150', '--seed', '3']).code).toBe(0);
+  const local = [0, 1, 2].map((i) => join(web, `sample-web-0000${i}.warc.gz`));
+  // A real WARC/0.17 file from an old Heritrix crawl joins them when the shared data is here.
+  if (data) local.push(join(data, 'warc-ia-2008-aut', 'IAH-20080430204825-00000-blackbook.part1.warc.gz'));
+  files = local.map((file, i) => ({ path: `crawl-data/${CRAWL}/segments/100.${i}/warc/${file.split('/').pop()}`, file }));
+  const out = join(dir, 'local');
+  const r = cli(['ingest', ...local, '-o', out]);
+  expect(r.code, r.stderr).toBe(0);
+  reference = key(await readDocs(out));
+  pages = readLines(join(web, 'pages.jsonl')).map((l) => JSON.parse(l) as PageTruth);
+}, 60_000);
+
+async function server(flaky?: { seed: number; drop: number; error: number; slow: number }) {
+  const s = await startCcServer({
+    crawl: CRAWL,
+    files,
+    warcPaths: files.map((f) => f.path),
+    captures: pages.map((p) => ({ url: p.url, filename: files[Number(p.file.match(/\d+/)?.[0])].path, offset: p.offset, length: p.length, status: p.status, mime: p.content_type || 'unk' })),
+    pageSize: 10,
+    flaky,
+  });
+  servers.push(s);
+  return s;
+}
+
+describe('ingest over HTTP', () => {
+  it('reads a crawl by its paths listing, exactly as from local files', async () => {
+    const s = await server();
+    const out = join(dir, 'clean');
+    const r = await cliAsync(['ingest', '--cc', CRAWL, '--files', String(files.length), '--cc-base', s.url, '-o', out]);
+    expect(r.code, r.stderr).toBe(0);
+    await expectAccounting(out);
+    const docs = await readDocs(out);
+    expect(key(docs)).toEqual(reference);
+    expect(docs[0].source).toMatch(new RegExp(`^${s.url}/crawl-data/${CRAWL}/segments/100\\.0/warc/sample-web-00000\\.warc\\.gz@\\d+$`));
+  });
+
+  it('gets the same documents through a server that drops connections, answers 503 and drips', async () => {
+    const s = await server({ seed: 11, drop: 0.5, error: 0.3, slow: 0.2 });
+    const out = join(dir, 'flaky');
+    const r = await cliAsync(['ingest', '--cc', CRAWL, '--files', String(files.length), '--cc-base', s.url, '-o', out, '--http-timeout', '5']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(s.stats.dropped).toBeGreaterThan(0);
+    expect(s.stats.errors).toBeGreaterThan(0);
+    expect(s.stats.ranged).toBeGreaterThan(0); // resumed with Range after the drops
+    await expectAccounting(out);
+    expect(key(await readDocs(out))).toEqual(reference);
+    expect(readTaskStats(out).reduce((n, t) => n + (t.counters['http:retries'] ?? 0), 0)).toBeGreaterThan(0);
+  }, 60_000);
+
+  it('takes a slice of the listing with --files and --skip, and plain URLs as inputs', async () => {
+    const s = await server();
+    const out = join(dir, 'slice');
+    expect((await cliAsync(['ingest', '--cc', CRAWL, '--files', '1', '--skip', '1', '--cc-base', s.url, '-o', out])).code).toBe(0);
+    const docs = await readDocs(out);
+    expect(new Set(docs.map((d) => (d.source as string).split('@')[0].split('/').pop()))).toEqual(new Set(['sample-web-00001.warc.gz']));
+    const direct = join(dir, 'direct');
+    expect((await cliAsync(['ingest', `${s.url}/${files[1].path}`, '-o', direct])).code).toBe(0);
+    expect(key(await readDocs(direct))).toEqual(key(docs));
+  });
+
+  it('fetches only the captures an index query returns, by byte range', async () => {
+    const s = await server({ seed: 5, drop: 0.2, error: 0.2, slow: 0 });
+    const out = join(dir, 'cdx');
+    const r = await cliAsync(['ingest', '--cc-index', `${s.url}/cc-index`, '--url-pattern', '*.fulton-herald.example', '--cc-base', s.url, '-o', out]);
+    expect(r.code, r.stderr).toBe(0);
+    const totals = await expectAccounting(out);
+    const expected = pages.filter((p) => p.site.endsWith('fulton-herald.example') && p.status === 200 && p.content_type === 'text/html');
+    expect(expected.length).toBeGreaterThan(5);
+    const docs = await readDocs(out);
+    expect(docs.map((d) => d.id).sort()).toEqual(expected.map((p) => p.record_id).sort());
+    for (const d of docs) expect(d.html).toBe(reference.get(d.id)?.html);
+    expect(totals.tasks).toBeGreaterThan(1); // one task per page of the index's answer
+  }, 60_000);
+
+  it('fails a task with a clear error when a file is missing', async () => {
+    const s = await server();
+    const out = join(dir, 'missing');
+    const r = await cliAsync(['ingest', `${s.url}/crawl-data/${CRAWL}/nope.warc.gz`, '-o', out]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/task 0 failed: .*nope\.warc\.gz: .*HTTP 404/);
+  });
+});
