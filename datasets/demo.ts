@@ -6,34 +6,44 @@
  *
  * Output goes to out/demo/ (REFINERY_DEMO_OUT to change it), replaced on every run.
  */
-import { spawnSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeBrownJsonl } from './brown.js';
+import { serveWarcPages } from './demo-site.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const out = process.env.REFINERY_DEMO_OUT ?? join(root, 'out', 'demo');
 const cli = join(root, 'dist', 'pipeline', 'cli', 'main.js');
 
-function refinery(...args: string[]): void {
+/** Run the real CLI as a user would (asynchronously: the demo's local web site runs in this process). */
+async function refinery(...args: string[]): Promise<void> {
   console.log(`\n$ refinery ${args.join(' ')}`);
-  const r = spawnSync(process.execPath, [cli, ...args], { cwd: root, stdio: 'inherit' });
-  if (r.status !== 0) {
-    console.error(`demo: "refinery ${args.join(' ')}" exited with ${r.status ?? r.signal}`);
-    process.exit(r.status ?? 1);
+  const code = await new Promise<number | null>((resolve) => spawn(process.execPath, [cli, ...args], { cwd: root, stdio: 'inherit' }).on('exit', resolve));
+  if (code !== 0) {
+    console.error(`demo: "refinery ${args.join(' ')}" exited with ${code}`);
+    process.exit(code ?? 1);
   }
 }
 
 rmSync(out, { recursive: true, force: true });
 const rel = (...parts: string[]) => relative(root, join(out, ...parts));
-refinery('sample-web', '-o', rel('web'), '--pages', '2000', '--seed', '1');
+await refinery('sample-web', '-o', rel('web'), '--pages', '2000', '--seed', '1');
 const brown = writeBrownJsonl(join(out, 'brown'));
 console.log(`demo: wrote the Brown corpus (500 texts, 15 genres) as ${brown.length} JSONL.gz files in ${rel('brown')}/`);
 
-refinery('run', 'configs/demo.yaml');
-refinery('inspect', rel('raw'));
-refinery('inspect', rel('raw'), '--head', '1', '--truncate', '300');
-refinery('inspect', rel('imported'), '--excluded', '--head', '1', '--truncate', '120');
-refinery('stats', rel('raw'), rel('imported'), rel('exported'), '--svg', rel('funnel.svg'));
+await refinery('run', 'configs/demo.yaml');
+await refinery('inspect', rel('raw'));
+await refinery('inspect', rel('raw'), '--head', '1', '--truncate', '300');
+await refinery('inspect', rel('imported'), '--excluded', '--head', '1', '--truncate', '120');
+
+// The crawler, on a local site serving pages of the sample web (no network), then ingest.
+const site = await serveWarcPages(join(out, 'web', 'sample-web-00000.warc.gz'), 40);
+writeFileSync(join(out, 'seeds.txt'), `${site.url}/\n`);
+await refinery('crawl', '--seeds', rel('seeds.txt'), '-o', rel('crawl'), '--allow-private', '--delay', '0.02', '--max-depth', '2', '--max-pages', '60');
+await site.close();
+await refinery('ingest', rel('crawl'), '-o', rel('crawled'));
+
+await refinery('stats', rel('raw'), rel('crawled'), rel('imported'), rel('exported'), '--svg', rel('funnel.svg'));
 console.log(`\ndemo: done. Shards in ${relative(root, out)}/, funnel chart in ${rel('funnel.svg')}`);

@@ -20,6 +20,7 @@ import { funnelOf, funnelTable } from '../inspect/funnel.js';
 import { funnelSvg } from '../inspect/funnel-svg.js';
 import { docById, headDocs, inspectShards, shardPath, type InspectReport } from '../inspect/inspect.js';
 import { buildSampleWeb } from '../../datasets/sample-web/index.js';
+import { crawl, crawlOptions } from '../crawl/index.js';
 import { STAGES, stageByName } from '../stages.js';
 import { addSchemaFlags } from './flags.js';
 import { loadPipeline } from './pipeline-file.js';
@@ -155,6 +156,31 @@ function buildProgram(): Command {
       }
       await executeStage(step.stage, step.config, step.inputs, step.output, step.run);
     }
+  });
+
+  const crawlCmd = program
+    .command('crawl')
+    .summary('crawl from seed URLs, politely, into WARC files that ingest reads')
+    .description(
+      'Crawl breadth-first from seed URLs into standard WARC files (request + response records), obeying robots.txt ' +
+        '(and its Crawl-delay), with a delay and a concurrency limit per host, limits on pages, bytes, depth, redirects ' +
+        'and response size, connect/read/total timeouts, and no private or loopback addresses unless --allow-private. ' +
+        'Then: refinery ingest <dir> -o raw/.',
+    )
+    .requiredOption('-o, --output <dir>', 'output directory (crawl-00000.warc.gz ..., _crawl.json)')
+    .option('--config <file.yaml>', 'read options from a YAML file; flags override it');
+  const pickCrawl = addSchemaFlags(crawlCmd, crawlOptions);
+  crawlCmd.action(async (values: Record<string, unknown>) => {
+    const file = values.config as string | undefined;
+    const fromFile = file ? (loadYaml(file) as Record<string, unknown>) : {};
+    const config = parseOptions(crawlOptions, { ...fromFile, ...pickCrawl(values) }, file ?? 'refinery crawl');
+    const stats = await crawl(config, values.output as string);
+    const errors = Object.entries(stats.errors).map(([k, n]) => `${k} ${n}`).join(', ');
+    const skipped = Object.entries(stats.skipped).map(([k, n]) => `${k} ${n}`).join(', ');
+    console.log(
+      `crawl: ${formatCount(stats.responses)} responses, ${formatBytes(stats.bytes)} in ${stats.warc_files.length} WARC file(s) in ${stats.seconds} s` +
+        `${skipped ? `; not fetched: ${skipped}` : ''}${errors ? `; errors: ${errors}` : ''} -> ${values.output as string}`,
+    );
   });
 
   program
