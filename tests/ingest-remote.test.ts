@@ -1,8 +1,11 @@
 /** Ingest over HTTP: Common Crawl's layout, its index, and a flaky server, all on 127.0.0.1. */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PageTruth } from '../datasets/sample-web/index.js';
 import { readTaskStats } from '../pipeline/core/stats.js';
+import { ingestOptions, ingestStage } from '../pipeline/ingest/index.js';
 import { startCcServer, readLines, type CcServer } from './helpers/cc-server.js';
 import { cleanup, cli, cliAsync, expectAccounting, readDocs, sharedData, tempDir } from './helpers/cli.js';
 
@@ -104,5 +107,21 @@ describe('ingest over HTTP', () => {
     const r = await cliAsync(['ingest', `${s.url}/crawl-data/${CRAWL}/nope.warc.gz`, '-o', out]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/task 0 failed: .*nope\.warc\.gz: .*HTTP 404/);
+  });
+});
+
+describe.skipIf(!data)('real Common Crawl path listings from ../shared/data', () => {
+  it('resolves a slice of a crawl listing and of a DCLM s3:// listing to mirror URLs', async () => {
+    const root = join(data as string, 'cc-index-paths');
+    const s = await startCcServer({ crawl: 'CC-MAIN-2024-22', files: [{ path: 'crawl-data/CC-MAIN-2024-22/warc.paths.gz', file: join(root, 'CC-MAIN-2024-22.warc.paths.gz') }] });
+    servers.push(s);
+    const listed = gunzipSync(readFileSync(join(root, 'CC-MAIN-2024-22.warc.paths.gz'))).toString().trim().split('\n');
+    expect(listed).toHaveLength(300);
+    const fromCrawl = await ingestStage.resolveInputs?.(ingestOptions.parse({ cc: 'CC-MAIN-2024-22', files: 3, skip: 10, cc_base: s.url }), []);
+    expect(fromCrawl).toEqual(listed.slice(10, 13).map((p) => `${s.url}/${p}`));
+    const dclm = readFileSync(join(root, 'dclm-400m-1x.even-lines.txt'), 'utf8').trim().split('\n');
+    expect(dclm[0]).toMatch(/^s3:\/\/commoncrawl\/crawl-data\//);
+    const fromPaths = await ingestStage.resolveInputs?.(ingestOptions.parse({ paths: join(root, 'dclm-400m-1x.even-lines.txt'), files: 2, cc_base: 'https://mirror.example' }), []);
+    expect(fromPaths).toEqual(dclm.slice(0, 2).map((p) => p.replace('s3://commoncrawl/', 'https://mirror.example/')));
   });
 });

@@ -5,6 +5,7 @@
  * with ready text. Everything else is counted by type and skipped. Damaged input yields its
  * intact records; each damaged spot is reported with its offset.
  */
+import { readFileSync } from 'node:fs';
 import * as z from 'zod';
 import { byteSize } from '../core/config.js';
 import { RunError, UserError, errorMessage } from '../core/errors.js';
@@ -15,7 +16,7 @@ import { ByteReader } from '../warc/byte-reader.js';
 import { decodeBody, detectCharset } from '../warc/charset.js';
 import { decodeHttpBody, parseContentType, parseHttpHead } from '../warc/http.js';
 import { CDX_PREFIX, capturesOf, cdxPages, ordered, type Capture } from './cdx.js';
-import { commonCrawlFiles, httpChunks, isUrl, type RemoteOptions } from './remote.js';
+import { commonCrawlFiles, crawlUrl, httpChunks, isUrl, listingPaths, type RemoteOptions } from './remote.js';
 
 export const INGEST_COLUMNS: readonly ColumnSpec[] = [
   ...CORE_COLUMNS,
@@ -43,8 +44,12 @@ export const ingestOptions = z
       .regex(/^CC-MAIN-\d{4}-\d{2}$/, 'expected a crawl id such as CC-MAIN-2024-10')
       .optional()
       .describe('read files of this Common Crawl crawl (e.g. CC-MAIN-2024-10), listed by its paths file'),
-    files: z.number().int().min(1).default(1).describe('with --cc: how many files of the crawl to read'),
-    skip: z.number().int().min(0).default(0).describe('with --cc: skip this many files of the listing first'),
+    paths: z
+      .string()
+      .optional()
+      .describe('a local listing of crawl paths (crawl-data/... or s3://commoncrawl/..., one per line, .gz allowed), like a warc.paths.gz'),
+    files: z.number().int().min(1).default(1).describe('with --cc or --paths: how many files of the listing to read'),
+    skip: z.number().int().min(0).default(0).describe('with --cc or --paths: skip this many files of the listing first'),
     wet: z.boolean().default(false).describe('with --cc: read the WET (extracted text) files instead of the WARC files'),
     cc_base: z.string().url().default('https://data.commoncrawl.org').describe('where crawl files are served (a mirror laid out like data.commoncrawl.org)'),
     cc_index: z
@@ -207,11 +212,20 @@ export const ingestStage = defineStage({
     const all = [...inputs];
     try {
       if (config.cc) all.push(...(await commonCrawlFiles({ crawl: config.cc, base: config.cc_base, files: config.files, skip: config.skip, wet: config.wet }, remoteOptions(config))));
+      if (config.paths) {
+        let listing: Buffer;
+        try {
+          listing = readFileSync(config.paths);
+        } catch (err) {
+          throw new UserError(`${config.paths}: cannot read the paths listing (${errorMessage(err)})`);
+        }
+        all.push(...listingPaths(listing).slice(config.skip, config.skip + config.files).map((p) => crawlUrl(config.cc_base, p)));
+      }
       if (config.cc_index && config.url_pattern) all.push(...(await cdxPages(config.cc_index, config.url_pattern, remoteOptions(config))));
     } catch (err) {
-      throw new RunError(`ingest: ${errorMessage(err)}`);
+      throw err instanceof UserError ? err : new RunError(`ingest: ${errorMessage(err)}`);
     }
-    if (all.length === 0) throw new UserError('ingest: give archive files, directories or URLs, or --cc / --cc-index');
+    if (all.length === 0) throw new UserError('ingest: give archive files, directories or URLs, or --cc / --paths / --cc-index');
     return all;
   },
   async open(task, config, ctx): Promise<TaskSource> {

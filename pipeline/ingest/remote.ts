@@ -106,17 +106,27 @@ export async function fetchBytes(url: string, opts: Partial<RemoteOptions> = {})
 export const isUrl = (s: string) => /^https?:\/\//i.test(s);
 
 /**
- * The WARC (or WET) file URLs of a Common Crawl crawl: its paths listing, then a slice.
- * `base` is https://data.commoncrawl.org or a mirror laid out the same way.
+ * A Common Crawl path (crawl-data/..., /crawl-data/..., or s3://commoncrawl/crawl-data/...)
+ * as a URL under `base` (https://data.commoncrawl.org or a mirror laid out the same way).
  */
+export function crawlUrl(base: string, path: string): string {
+  return `${base.replace(/\/+$/, '')}/${path.trim().replace(/^s3:\/\/commoncrawl\//, '').replace(/^\/+/, '')}`;
+}
+
+/** Lines of a paths listing (gzipped or not), blank lines and comments dropped. */
+export function listingPaths(bytes: Buffer): string[] {
+  const text = bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzipSync(bytes).toString('utf8') : bytes.toString('utf8');
+  return text.split('\n').map((l) => l.replace(/#.*/, '').trim()).filter(Boolean);
+}
+
+/** The WARC (or WET) file URLs of a Common Crawl crawl: its paths listing, then a slice. */
 export async function commonCrawlFiles(o: { crawl: string; base: string; files: number; skip: number; wet: boolean }, remote: Partial<RemoteOptions> = {}): Promise<string[]> {
-  const listing = `${o.base.replace(/\/+$/, '')}/crawl-data/${o.crawl}/${o.wet ? 'wet' : 'warc'}.paths.gz`;
+  const listing = crawlUrl(o.base, `crawl-data/${o.crawl}/${o.wet ? 'wet' : 'warc'}.paths.gz`);
   let body: Buffer;
   try {
     body = await fetchBytes(listing, remote);
   } catch (err) {
     throw new Error(`cannot read the paths listing of ${o.crawl}: ${errorMessage(err)}`);
   }
-  const paths = gunzipSync(body).toString('utf8').split('\n').map((l) => l.trim()).filter(Boolean);
-  return paths.slice(o.skip, o.skip + o.files).map((p) => `${o.base.replace(/\/+$/, '')}/${p.replace(/^\/+/, '')}`);
+  return listingPaths(body).slice(o.skip, o.skip + o.files).map((p) => crawlUrl(o.base, p));
 }

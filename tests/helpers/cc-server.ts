@@ -127,6 +127,8 @@ export async function startCcServer(o: CcServerOptions): Promise<CcServer> {
       }
       failures.delete(key);
     }
+    const file = files.get(url.pathname);
+    if (file) return serveFile(req, res, file);
     if (url.pathname === `/crawl-data/${o.crawl}/warc.paths.gz`) return res.end(listing(o.warcPaths ?? []));
     if (url.pathname === `/crawl-data/${o.crawl}/wet.paths.gz`) return res.end(listing(o.wetPaths ?? []));
     if (url.pathname === '/cc-index') {
@@ -139,12 +141,7 @@ export async function startCcServer(o: CcServerOptions): Promise<CcServer> {
       res.writeHead(lines.length ? 200 : 404, { 'content-type': 'text/x-ndjson' });
       return res.end(lines.join('\n'));
     }
-    const file = files.get(url.pathname);
-    if (!file) {
-      res.writeHead(404).end('not found');
-      return;
-    }
-    serveFile(req, res, file);
+    res.writeHead(404).end('not found');
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
