@@ -32,13 +32,18 @@ class Validity {
     else this.nulls++;
   }
 
-  /** The bitmap for `length` rows, or undefined when there is no null (Arrow's convention). */
-  take(length: number): Uint8Array | undefined {
-    const out = this.nulls > 0 ? this.bits.slice(0, (length + 7) >> 3) : undefined;
+  /** The bitmap for `length` rows (undefined when there is no null, Arrow's convention) and the null count; starts over. */
+  take(length: number): { nullBitmap: Uint8Array | undefined; nullCount: number } {
+    const taken = { nullBitmap: this.nulls > 0 ? this.bits.slice(0, (length + 7) >> 3) : undefined, nullCount: this.nulls };
     this.bits = new Uint8Array(128);
     this.nulls = 0;
-    return out;
+    return taken;
   }
+}
+
+/** One column's buffers as Arrow Data. */
+function columnData(type: DataType, length: number, validity: Validity, buffers: { valueOffsets?: Int32Array; data: ArrayBufferView }): Data {
+  return makeData({ type: type as never, length, ...validity.take(length), ...buffers } as never);
 }
 
 class StringBuilder implements ColumnBuilder {
@@ -87,12 +92,7 @@ class StringBuilder implements ColumnBuilder {
 
   flush(): Data {
     const length = this.rows;
-    const nullBitmap = this.validity.take(length);
-    const data = makeData({
-      type: this.type as never,
-      length,
-      nullCount: nullBitmap ? countNulls(nullBitmap, length) : 0,
-      nullBitmap,
+    const data = columnData(this.type, length, this.validity, {
       valueOffsets: this.offsets.slice(0, length + 1),
       data: new Uint8Array(this.bytes.buffer, this.bytes.byteOffset, this.used).slice(),
     });
@@ -142,14 +142,7 @@ class NumberBuilder implements ColumnBuilder {
 
   flush(): Data {
     const length = this.rows;
-    const nullBitmap = this.validity.take(length);
-    const data = makeData({
-      type: this.type as never,
-      length,
-      nullCount: nullBitmap ? countNulls(nullBitmap, length) : 0,
-      nullBitmap,
-      data: this.values.slice(0, length) as never,
-    });
+    const data = columnData(this.type, length, this.validity, { data: this.values.slice(0, length) });
     this.rows = 0;
     return data;
   }
@@ -178,24 +171,11 @@ class BoolBuilder implements ColumnBuilder {
 
   flush(): Data {
     const length = this.rows;
-    const nullBitmap = this.validity.take(length);
     const bits = this.values.bits.slice(0, (length + 7) >> 3);
     this.values.take(length);
     this.rows = 0;
-    return makeData({
-      type: this.type as never,
-      length,
-      nullCount: nullBitmap ? countNulls(nullBitmap, length) : 0,
-      nullBitmap,
-      data: bits,
-    });
+    return columnData(this.type, length, this.validity, { data: bits });
   }
-}
-
-function countNulls(bitmap: Uint8Array, length: number): number {
-  let valid = 0;
-  for (let i = 0; i < length; i++) valid += (bitmap[i >> 3] >> (i & 7)) & 1;
-  return length - valid;
 }
 
 export function makeColumnBuilder(type: ColumnType): ColumnBuilder {

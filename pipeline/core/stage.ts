@@ -22,7 +22,7 @@ import {
 } from './schema.js';
 import { openShard } from './shard-reader.js';
 import { ShardWriter } from './shard-writer.js';
-import { MAX_PROBLEMS_LISTED, newStepStats, type StepStats, type TaskStats } from './stats.js';
+import { MAX_PROBLEMS_LISTED, emptyCounts, newStepStats, type StepStats, type TaskStats } from './stats.js';
 
 export interface Drop {
   drop: string;
@@ -165,23 +165,7 @@ export async function runTask(run: TaskRun): Promise<TaskStats> {
   injectFault(task.index, run.attempt ?? 0);
 
   const read = newStepStats('read', 'read');
-  const stats: TaskStats = {
-    task: task.index,
-    input: task.path,
-    docs_in: 0,
-    docs_kept: 0,
-    docs_excluded: 0,
-    bytes_in: 0,
-    bytes_kept: 0,
-    bytes_excluded: 0,
-    seconds: 0,
-    steps: [read],
-    problems: [],
-    problems_total: 0,
-    counters: {},
-    outputs: [],
-    excluded_outputs: [],
-  };
+  const stats: TaskStats = { ...emptyCounts(), task: task.index, input: task.path, steps: [read], problems: [], problems_total: 0, outputs: [], excluded_outputs: [] };
 
   let warnings = 0;
   const warn = (message: string) => {

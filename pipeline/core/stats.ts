@@ -26,9 +26,8 @@ export interface Problem {
   reason: string;
 }
 
-export interface TaskStats {
-  task: number;
-  input: string;
+/** Documents and bytes through a task, a stage, or a stage output: the funnel's units. */
+export interface DocCounts {
   docs_in: number;
   docs_kept: number;
   docs_excluded: number;
@@ -36,13 +35,20 @@ export interface TaskStats {
   bytes_kept: number;
   bytes_excluded: number;
   seconds: number;
+  /** What the reader saw besides documents: records by type, records skipped and why. */
+  counters: Record<string, number>;
+}
+
+export const emptyCounts = (): DocCounts => ({ docs_in: 0, docs_kept: 0, docs_excluded: 0, bytes_in: 0, bytes_kept: 0, bytes_excluded: 0, seconds: 0, counters: {} });
+
+export interface TaskStats extends DocCounts {
+  task: number;
+  input: string;
   /** The "read" step first (its drops are records the reader could not parse), then the stage's steps in order. */
   steps: StepStats[];
   /** Damaged input that yielded no document (garbage between records, a truncated stream). */
   problems: Problem[];
   problems_total: number;
-  /** What the reader saw besides documents: records by type, records skipped and why. */
-  counters: Record<string, number>;
   outputs: string[];
   excluded_outputs: string[];
 }
@@ -107,35 +113,15 @@ export interface StepTotals {
   reasons: Record<string, number>;
 }
 
-export interface Totals {
+export interface Totals extends DocCounts {
   tasks: number;
-  docs_in: number;
-  docs_kept: number;
-  docs_excluded: number;
-  bytes_in: number;
-  bytes_kept: number;
-  bytes_excluded: number;
-  seconds: number;
   problems: number;
-  counters: Record<string, number>;
   steps: StepTotals[];
 }
 
 /** Sum task stats; steps are matched by name, in first-seen order. */
 export function sumStats(all: readonly TaskStats[]): Totals {
-  const totals: Totals = {
-    tasks: all.length,
-    docs_in: 0,
-    docs_kept: 0,
-    docs_excluded: 0,
-    bytes_in: 0,
-    bytes_kept: 0,
-    bytes_excluded: 0,
-    seconds: 0,
-    problems: 0,
-    counters: {},
-    steps: [],
-  };
+  const totals: Totals = { ...emptyCounts(), tasks: all.length, problems: 0, steps: [] };
   const byName = new Map<string, StepTotals>();
   for (const s of all) {
     totals.docs_in += s.docs_in;

@@ -7,23 +7,14 @@ import { existsSync } from 'node:fs';
 import { UserError } from '../core/errors.js';
 import { readManifest } from '../core/executor.js';
 import { formatBytes, formatCount } from '../core/progress.js';
-import { accountingViolations, readTaskStats, sumStats, type StepTotals } from '../core/stats.js';
+import { accountingViolations, readTaskStats, sumStats, type DocCounts, type StepTotals } from '../core/stats.js';
 
-export interface FunnelStage {
+export interface FunnelStage extends DocCounts {
   dir: string;
   stage: string;
   tasks: number;
   tasks_done: number;
-  docs_in: number;
-  docs_kept: number;
-  docs_excluded: number;
-  bytes_in: number;
-  bytes_kept: number;
-  bytes_excluded: number;
   problems: number;
-  /** What the reader counted besides documents (records skipped by type and reason, retries, ...). */
-  counters: Record<string, number>;
-  seconds: number;
   /** Steps that dropped documents or may drop them (filters and the reader). */
   steps: StepTotals[];
   accounting: 'ok' | string[];
