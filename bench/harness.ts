@@ -12,6 +12,8 @@ import { fileURLToPath } from 'node:url';
 
 export interface PhaseResult {
   name: string;
+  /** Set when the phase's process died (out of memory, a crash) instead of finishing. */
+  died?: string;
   seconds: number;
   /** Bytes processed (for MB/s) and documents (for docs/s). */
   bytes: number;
@@ -60,7 +62,10 @@ export async function isolated(bench: string, args: string[], phases: Record<str
     const result = await new Promise<PhaseResult>((resolve, reject) => {
       let got: PhaseResult | null = null;
       child.on('message', (m: PhaseResult) => (got = m));
-      child.on('exit', (code) => (got ? resolve(got) : reject(new Error(`phase ${name} exited with code ${code}`))));
+      child.on('error', reject);
+      child.on('exit', (code, signal) =>
+        resolve(got ?? { name, died: signal ?? `exit code ${code}`, seconds: Number.NaN, bytes: 0, docs: 0, baselineRssMB: 0, peakRssMB: 0 }),
+      );
     });
     results.push(result);
   }
@@ -70,6 +75,10 @@ export async function isolated(bench: string, args: string[], phases: Record<str
 export function report(results: PhaseResult[]): void {
   const rows = [['phase', 'seconds', 'MB', 'MB/s', 'docs/s', 'peak RSS MB', 'baseline MB']];
   for (const r of results) {
+    if (r.died) {
+      rows.push([r.name, `died (${r.died})`, '', '', '', '', '']);
+      continue;
+    }
     rows.push([
       r.name,
       r.seconds.toFixed(2),

@@ -2,10 +2,11 @@
 import { UserError } from './core/errors.js';
 import type { Stage } from './core/stage.js';
 import { exportStage } from './export/index.js';
+import { extractStage } from './extract/index.js';
 import { importStage } from './import/index.js';
 import { ingestStage } from './ingest/index.js';
 
-export const STAGES: readonly Stage[] = [ingestStage, importStage, exportStage];
+export const STAGES: readonly Stage[] = [ingestStage, extractStage, importStage, exportStage];
 
 export function stageByName(name: string): Stage {
   const stage = STAGES.find((s) => s.name === name);

@@ -31,7 +31,7 @@ export interface Section {
 
 function titleOf(paragraph: string, random: Random): string {
   const words = paragraph.replace(/["()]/g, '').split(/\s+/).slice(0, random.int(4, 8));
-  const title = words.join(' ').replace(/[,.;:!?-]+$/, '');
+  const title = words.join(' ').trim().replace(/[,.;:!?-]+$/, '').trim();
   return title.charAt(0).toUpperCase() + title.slice(1);
 }
 

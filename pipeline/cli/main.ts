@@ -21,6 +21,7 @@ import { funnelSvg } from '../inspect/funnel-svg.js';
 import { docById, headDocs, inspectShards, shardPath, type InspectReport } from '../inspect/inspect.js';
 import { buildSampleWeb } from '../../datasets/sample-web/index.js';
 import { crawl, crawlOptions } from '../crawl/index.js';
+import { extractPage } from '../extract/page.js';
 import { STAGES, stageByName } from '../stages.js';
 import { addSchemaFlags } from './flags.js';
 import { loadPipeline } from './pipeline-file.js';
@@ -182,6 +183,25 @@ function buildProgram(): Command {
         `${skipped ? `; not fetched: ${skipped}` : ''}${errors ? `; errors: ${errors}` : ''} -> ${values.output as string}`,
     );
   });
+
+  program
+    .command('extract-page')
+    .summary('print what extract would take from one page (title, language, text)')
+    .description('Print what `refinery extract` would take from one page: title, language and score, which extractor produced the text, and the text. The everyday tool for looking at a bad extraction.')
+    .argument('<page>', 'an HTML file, an http(s) URL, or - for standard input')
+    .option('--json', 'print JSON')
+    .action(async (source: string, o: { json?: boolean }) => {
+      const page = await extractPage(source);
+      if (o.json) {
+        console.log(JSON.stringify(page, null, 1));
+        return;
+      }
+      console.log(`title:     ${page.title ?? '(none)'}`);
+      console.log(`language:  ${page.lang ?? '(unknown)'}${page.lang_score !== null ? ` (${page.lang_score})` : ''}`);
+      console.log(`extractor: ${page.extractor}`);
+      console.log(`charset:   ${page.charset}, ${formatBytes(page.html_bytes)} of HTML -> ${formatCount(page.text.length)} characters of text`);
+      console.log(`${'─'.repeat(60)}\n${page.text}`);
+    });
 
   program
     .command('sample-web')

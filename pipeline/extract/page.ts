@@ -1,0 +1,59 @@
+/**
+ * One page, from a file, a URL or standard input, through the same extraction as the stage:
+ * what `refinery extract-page` prints when you look at a bad extraction.
+ */
+import { readFileSync } from 'node:fs';
+import { request } from 'undici';
+import { UserError, errorMessage } from '../core/errors.js';
+import { decodeBody, detectCharset } from '../warc/charset.js';
+import { decodeHttpBody, parseContentType } from '../warc/http.js';
+import { identifyLanguage } from './language.js';
+import { extractHtml, DEFAULT_EXTRACT, type Extracted } from './readable.js';
+
+export interface PageReport extends Extracted {
+  source: string;
+  charset: string;
+  html_bytes: number;
+  lang: string | null;
+  lang_score: number | null;
+}
+
+const MAX_PAGE_BYTES = 50 << 20;
+
+async function fetchHtml(url: string): Promise<{ body: Buffer; declared: string | null }> {
+  let res;
+  try {
+    res = await request(url, { headers: { 'user-agent': 'refinery-extract-page/0.1', 'accept-encoding': 'gzip, deflate, br' }, headersTimeout: 30_000, bodyTimeout: 30_000 });
+  } catch (err) {
+    throw new UserError(`${url}: ${errorMessage(err)}`);
+  }
+  const parts: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of res.body as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_PAGE_BYTES) throw new UserError(`${url}: more than ${MAX_PAGE_BYTES} bytes`);
+    parts.push(chunk);
+  }
+  if (res.statusCode !== 200) throw new UserError(`${url}: HTTP ${res.statusCode}`);
+  const headers = new Map(Object.entries(res.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : String(v ?? '')]));
+  const decoded = decodeHttpBody({ status: res.statusCode, headers, raw: Buffer.concat(parts) }, MAX_PAGE_BYTES);
+  if (!decoded.ok) throw new UserError(`${url}: ${decoded.detail}`);
+  return { body: decoded.response.body, declared: parseContentType(headers.get('content-type')).charset };
+}
+
+export async function extractPage(source: string, url: string | null = null): Promise<PageReport> {
+  let body: Buffer;
+  let declared: string | null = null;
+  if (/^https?:\/\//i.test(source)) ({ body, declared } = await fetchHtml(source));
+  else {
+    try {
+      body = readFileSync(source === '-' ? 0 : source);
+    } catch (err) {
+      throw new UserError(`${source}: cannot read (${errorMessage(err)})`);
+    }
+  }
+  const { charset } = detectCharset(body, declared);
+  const extracted = extractHtml(decodeBody(body, charset), url ?? (/^https?:/i.test(source) ? source : null), DEFAULT_EXTRACT);
+  const lang = await identifyLanguage(extracted.text);
+  return { ...extracted, source, charset, html_bytes: body.length, lang: lang?.lang ?? null, lang_score: lang?.score ?? null };
+}
