@@ -8,13 +8,14 @@
  * and no private or loopback addresses unless --allow-private.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import * as z from 'zod';
 import { byteSize } from '../core/config.js';
 import { UserError, errorMessage } from '../core/errors.js';
 import { writeFileAtomic } from '../core/layout.js';
+import { readListFile } from '../core/list-file.js';
 import { decodeBody, detectCharset } from '../warc/charset.js';
 import { decodeHttpBody, parseContentType } from '../warc/http.js';
 import { WarcWriter, recordId } from '../warc/writer.js';
@@ -80,23 +81,14 @@ const bump = (counts: Record<string, number>, key: string) => (counts[key] = (co
 const isoSeconds = () => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 function readSeeds(file: string): string[] {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new UserError(`${file}: cannot read the seeds (${errorMessage(err)})`);
-  }
-  const seeds: string[] = [];
-  text.split('\n').forEach((line, i) => {
-    const s = line.replace(/#.*/, '').trim();
-    if (!s) return;
+  const seeds = readListFile(file, 'seeds').map(({ line, value }) => {
     try {
-      const url = new URL(s);
+      const url = new URL(value);
       if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http(s)');
       url.hash = '';
-      seeds.push(url.toString());
+      return url.toString();
     } catch {
-      throw new UserError(`${file}:${i + 1}: not an http(s) URL: ${JSON.stringify(s)}`);
+      throw new UserError(`${file}:${line}: not an http(s) URL: ${JSON.stringify(value)}`);
     }
   });
   if (seeds.length === 0) throw new UserError(`${file}: no seed URLs`);

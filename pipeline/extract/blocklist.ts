@@ -2,21 +2,9 @@
  * URL blocklists from user files: domains (a listed domain also blocks its subdomains) and
  * URL substrings. Lines starting with # are comments.
  */
-import { readFileSync } from 'node:fs';
-import { UserError, errorMessage } from '../core/errors.js';
+import { readListFile } from '../core/list-file.js';
 
-function lines(file: string): string[] {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new UserError(`${file}: cannot read the blocklist (${errorMessage(err)})`);
-  }
-  return text
-    .split('\n')
-    .map((l) => l.replace(/#.*/, '').trim())
-    .filter(Boolean);
-}
+const lines = (file: string) => readListFile(file, 'blocklist').map((e) => e.value);
 
 export class UrlBlocklist {
   private readonly domains: Set<string>;
