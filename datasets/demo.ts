@@ -37,6 +37,7 @@ await refinery('run', 'configs/demo.yaml');
 await refinery('inspect', rel('text'));
 await refinery('inspect', rel('text'), '--head', '1', '--truncate', '400');
 await refinery('inspect', rel('text'), '--excluded', '--head', '1', '--truncate', '200');
+await refinery('inspect', rel('clean'), '--excluded', '--head', '1', '--truncate', '200');
 
 // The crawler, on a local site serving pages of the sample web (no network), then ingest.
 const site = await serveWarcPages(join(out, 'web', 'sample-web-00000.warc.gz'), 40);
@@ -45,5 +46,5 @@ await refinery('crawl', '--seeds', rel('seeds.txt'), '-o', rel('crawl'), '--allo
 await site.close();
 await refinery('ingest', rel('crawl'), '-o', rel('crawled'));
 
-await refinery('stats', rel('raw'), rel('text'), rel('crawled'), rel('imported'), rel('exported'), '--svg', rel('funnel.svg'));
+await refinery('stats', rel('raw'), rel('text'), rel('clean'), rel('crawled'), rel('imported'), rel('exported'), '--svg', rel('funnel.svg'));
 console.log(`\ndemo: done. Shards in ${relative(root, out)}/, funnel chart in ${rel('funnel.svg')}`);

@@ -5,8 +5,9 @@ import { exportStage } from './export/index.js';
 import { extractStage } from './extract/index.js';
 import { importStage } from './import/index.js';
 import { ingestStage } from './ingest/index.js';
+import { piiStage } from './pii/index.js';
 
-export const STAGES: readonly Stage[] = [ingestStage, extractStage, importStage, exportStage];
+export const STAGES: readonly Stage[] = [ingestStage, extractStage, piiStage, importStage, exportStage];
 
 export function stageByName(name: string): Stage {
   const stage = STAGES.find((s) => s.name === name);

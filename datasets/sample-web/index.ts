@@ -127,7 +127,7 @@ export function buildSampleWeb(opts: SampleWebOptions): { files: string[]; pages
   while (kinds.length < total) kinds.push('article');
   const order = root.fork('order').shuffle(kinds.slice(0, total));
 
-  const articles: { url: string; text: Text; genre: string; site: string }[] = [];
+  const articles: { url: string; text: Text; genre: string; site: string; pii: PlantedPii[] }[] = [];
   const usedSection = new Map<string, string>(); // section ref -> url of its first page
   let nextSection = 0;
   const planned: Planned[] = [];
@@ -198,7 +198,7 @@ export function buildSampleWeb(opts: SampleWebOptions): { files: string[]; pages
         // More pages than sections: a reused section is an exact duplicate, and says so.
         if (earlier) Object.assign(p.truth, { kind: 'exact_duplicate', duplicate_of: earlier });
         else usedSection.set(section.ref, p.truth.url);
-        if (!earlier) articles.push({ url: p.truth.url, text, genre: section.genre, site: siteKey });
+        if (!earlier) articles.push({ url: p.truth.url, text, genre: section.genre, site: siteKey, pii });
         return p;
       }
       case 'forum': {
@@ -227,9 +227,12 @@ export function buildSampleWeb(opts: SampleWebOptions): { files: string[]; pages
         let jaccard: number | null = kind === 'near_duplicate' ? null : 1;
         if (kind === 'near_duplicate') ({ text, jaccard } = nearDuplicate(original.text, random.pick(NEAR_DUPLICATE_TARGETS), vocabulary, random));
         const site = kind === 'recrawl' ? SITES[original.site] : SITES[random.chance(0.6) ? 'wire' : random.pick(GENRE_SITES[original.genre] ?? ['wire'])];
+        const copied = goldText(text);
         const p = html(site, text, 'en', { charset: 'utf-8', declared: 'both' }, {
           genre: original.genre,
           quality: 'high',
+          // A copy carries the personal data of its original, as far as the edits left it.
+          pii: original.pii.filter((x) => copied.includes(x.value)),
           jaccard,
           duplicate_of: kind === 'near_duplicate' ? null : original.url,
           near_duplicate_of: kind === 'near_duplicate' ? original.url : null,

@@ -7,7 +7,7 @@
 import * as z from 'zod';
 import { byteSize } from '../core/config.js';
 import { defineStage, drop, type Step } from '../core/stage.js';
-import { UrlBlocklist } from './blocklist.js';
+import { UrlBlocklist } from '../text/url-blocklist.js';
 import { identifyLanguage } from './language.js';
 import { Extractor } from './pool.js';
 import { DEFAULT_EXTRACT } from './readable.js';

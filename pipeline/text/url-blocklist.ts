@@ -1,6 +1,6 @@
 /**
  * URL blocklists from user files: domains (a listed domain also blocks its subdomains) and
- * URL substrings. Lines starting with # are comments.
+ * URL substrings. Lines starting with # are comments. Shared by extract and pii.
  */
 import { readListFile } from '../core/list-file.js';
 
