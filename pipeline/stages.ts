@@ -1,16 +1,58 @@
-/** Every stage the CLI, the pipeline runner and the pool workers know, by name. */
-import { UserError } from './core/errors.js';
-import type { Stage } from './core/stage.js';
+/**
+ * Every stage the CLI, the pipeline runner and the pool workers know, by name; and the
+ * operations a pipeline file can run: each public stage, plus the dedup pipelines, which
+ * are several stages and reduce steps behind one name.
+ */
+import type * as z from 'zod';
+import { RunError, UserError } from './core/errors.js';
+import { runStage, type RunOptions } from './core/executor.js';
+import type { Stage, StageConfig } from './core/stage.js';
+import { filterStage as dedupFilterStage } from './dedup/filter.js';
+import { dedupPipeline, pipelineOptions, type PipelineConfig, type Runner } from './dedup/index.js';
+import { dedupLines, lineFilterStage, lineKeyStage, lineOptions, type LineConfig } from './dedup/lines.js';
+import { signatureStage as dedupSignatureStage } from './dedup/signatures.js';
 import { exportStage } from './export/index.js';
 import { extractStage } from './extract/index.js';
 import { importStage } from './import/index.js';
 import { ingestStage } from './ingest/index.js';
 import { piiStage } from './pii/index.js';
 
-export const STAGES: readonly Stage[] = [ingestStage, extractStage, piiStage, importStage, exportStage];
+export const STAGES: readonly Stage[] = [ingestStage, extractStage, piiStage, importStage, exportStage, dedupSignatureStage, dedupFilterStage, lineKeyStage, lineFilterStage];
 
 export function stageByName(name: string): Stage {
   const stage = STAGES.find((s) => s.name === name);
   if (!stage) throw new UserError(`unknown stage "${name}" (stages: ${STAGES.map((s) => s.name).join(', ')})`);
   return stage;
+}
+
+/** What a pipeline file's entry names: options to validate, and how to run over inputs into an output. */
+export interface Operation {
+  name: string;
+  options: z.ZodObject;
+  run(config: StageConfig, inputs: string[], out: string, options: RunOptions, r: Runner): Promise<void>;
+}
+
+export async function runPublicStage(stage: Stage, config: StageConfig, inputs: string[], out: string, options: RunOptions, r: Runner): Promise<void> {
+  const result = await runStage({ stage, config, inputs, out, options, workerScript: r.workerScript, version: r.version, log: r.log });
+  if (result.failed.length > 0) {
+    throw new RunError(`${stage.name}: ${result.failed.length} task(s) failed; rerun the same command to retry them (finished tasks are kept)`);
+  }
+}
+
+export const OPERATIONS: readonly Operation[] = [
+  ...STAGES.filter((s) => !s.internal).map((stage) => ({ name: stage.name, options: stage.options, run: runPublicStage.bind(null, stage) })),
+  ...(['minhash', 'exact'] as const).map((mode) => ({
+    name: `dedup-${mode}`,
+    options: pipelineOptions,
+    run: async (config: StageConfig, inputs: string[], out: string, options: RunOptions, r: Runner) => {
+      await dedupPipeline(mode, inputs, out, config as PipelineConfig, options, r);
+    },
+  })),
+  { name: 'dedup-lines', options: lineOptions, run: (config, inputs, out, options, r) => dedupLines(inputs, out, config as LineConfig, options, r) },
+];
+
+export function operationByName(name: string): Operation {
+  const op = OPERATIONS.find((o) => o.name === name);
+  if (!op) throw new UserError(`unknown stage "${name}" (stages: ${OPERATIONS.map((o) => o.name).join(', ')})`);
+  return op;
 }

@@ -6,7 +6,7 @@ import { loadPipeline } from '../pipeline/cli/pipeline-file.js';
 import { byteSize, configHash, describeOptions, parseOptions } from '../pipeline/core/config.js';
 import { UserError } from '../pipeline/core/errors.js';
 import { resolvePlacement } from '../pipeline/core/executor.js';
-import { stageByName } from '../pipeline/stages.js';
+import { operationByName } from '../pipeline/stages.js';
 import { cleanup, tempDir } from './helpers/cli.js';
 
 const schema = z
@@ -89,22 +89,24 @@ describe('pipeline files', () => {
   };
 
   it('chains outputs to inputs and separates run options from stage options', () => {
-    const file = write(`workers: 3\nstages:\n  - stage: import\n    input: corpus/\n    output: out/raw\n    min_chars: 50\n  - stage: export\n    output: out/jsonl\n    format: jsonl\n    retries: 2\n`);
-    const steps = loadPipeline(file, stageByName);
-    expect(steps.map((s) => [s.stage.name, s.inputs, s.output])).toEqual([
+    const file = write(`workers: 3\nstages:\n  - stage: import\n    input: corpus/\n    output: out/raw\n    min_chars: 50\n  - stage: dedup-minhash\n    output: out/unique\n    bands: 9\n  - stage: export\n    output: out/jsonl\n    format: jsonl\n    retries: 2\n`);
+    const steps = loadPipeline(file, operationByName);
+    expect(steps.map((s) => [s.op.name, s.inputs, s.output])).toEqual([
       ['import', ['corpus/'], 'out/raw'],
-      ['export', ['out/raw'], 'out/jsonl'],
+      ['dedup-minhash', ['out/raw'], 'out/unique'],
+      ['export', ['out/unique'], 'out/jsonl'],
     ]);
+    expect(steps[1].config).toMatchObject({ bands: 9, rows: 8, keep: 'first' });
     expect(steps[0].config.min_chars).toBe(50);
     expect(steps[0].run.workers).toBe(3);
-    expect(steps[1].run).toMatchObject({ workers: 3, retries: 2 });
+    expect(steps[2].run).toMatchObject({ workers: 3, retries: 2 });
   });
 
   it('reports the stage and key that are wrong', () => {
     const file = write(`stages:\n  - stage: import\n    input: a\n    output: b\n  - stage: export\n    output: c\n    fromat: jsonl\n`);
-    expect(() => loadPipeline(file, stageByName)).toThrow(`${file}: stages[1] (export): unknown key "fromat" (allowed: format, columns, unfold_metadata)`);
-    expect(() => loadPipeline(write('stages:\n  - stage: nope\n    output: x\n'), stageByName)).toThrow(/unknown stage "nope"/);
-    expect(() => loadPipeline(write('stages: [\n'), stageByName)).toThrow(/invalid YAML/);
-    expect(() => loadPipeline(write('stages:\n  - stage: export\n    output: x\n'), stageByName)).toThrow(/"input" is required for the first stage/);
+    expect(() => loadPipeline(file, operationByName)).toThrow(`${file}: stages[1] (export): unknown key "fromat" (allowed: format, columns, unfold_metadata)`);
+    expect(() => loadPipeline(write('stages:\n  - stage: nope\n    output: x\n'), operationByName)).toThrow(/unknown stage "nope"/);
+    expect(() => loadPipeline(write('stages: [\n'), operationByName)).toThrow(/invalid YAML/);
+    expect(() => loadPipeline(write('stages:\n  - stage: export\n    output: x\n'), operationByName)).toThrow(/"input" is required for the first stage/);
   });
 });

@@ -18,11 +18,15 @@ import type { Doc } from '../core/schema.js';
 import type { Stage, StageConfig } from '../core/stage.js';
 import { funnelOf, funnelTable } from '../inspect/funnel.js';
 import { funnelSvg } from '../inspect/funnel-svg.js';
-import { docById, headDocs, inspectShards, shardPath, type InspectReport } from '../inspect/inspect.js';
+import { clusterMembers, docById, headDocs, inspectShards, shardPath, type InspectReport } from '../inspect/inspect.js';
 import { buildSampleWeb } from '../../datasets/sample-web/index.js';
 import { crawl, crawlOptions } from '../crawl/index.js';
 import { extractPage } from '../extract/page.js';
-import { STAGES, stageByName } from '../stages.js';
+import { bucketOptions, clusterOptions, dedupBuckets, dedupCluster, dedupFilter, dedupPipeline, dedupSignatures, pipelineOptions } from '../dedup/index.js';
+import { filterOptions } from '../dedup/filter.js';
+import { dedupLines, lineOptions } from '../dedup/lines.js';
+import { signatureOptions } from '../dedup/signatures.js';
+import { OPERATIONS, STAGES, operationByName, runPublicStage } from '../stages.js';
 import { addSchemaFlags } from './flags.js';
 import { loadPipeline } from './pipeline-file.js';
 
@@ -47,13 +51,8 @@ function workerScript(): string | undefined {
 
 const VERSION = packageVersion();
 
-async function executeStage(stage: Stage, config: StageConfig, inputs: string[], out: string, options: RunOptions): Promise<StageResult> {
-  const result = await runStage({ stage, config, inputs, out, options, workerScript: workerScript(), version: VERSION });
-  if (result.failed.length > 0) {
-    throw new RunError(`${stage.name}: ${result.failed.length} task(s) failed; rerun the same command to retry them (finished tasks are kept)`);
-  }
-  return result;
-}
+/** How commands run stages: the compiled pool worker, this version, and the CLI for job processes. */
+const runner = { workerScript: workerScript(), version: VERSION, cliArgs: (sub: string[]) => sub };
 
 function addStageCommand(program: Command, stage: Stage): void {
   const cmd = program
@@ -84,7 +83,87 @@ function addStageCommand(program: Command, stage: Stage): void {
     const where = file ?? `refinery ${stage.name}`;
     const config = parseOptions(stage.options, { ...fileStage, ...pickStage(values) }, where);
     const options = parseOptions(runOptions, { ...fileRun, ...pickRun(values) }, where);
-    await executeStage(stage, config, inputs, values.output as string, options);
+    await runPublicStage(stage, config, inputs, values.output as string, options, runner);
+  });
+}
+
+/** `refinery dedup ...`: the four steps, and the pipelines that run them all. */
+function addDedupCommands(program: Command): void {
+  const dedup = program
+    .command('dedup')
+    .summary('exact and near-duplicate removal (MinHash-LSH), in steps that scale')
+    .description(
+      'Deduplication in four steps over a work directory: signatures (per input shard) -> buckets (per key kind and ' +
+        'hash partition, within --memory) -> cluster (union-find, keep rule) -> filter (per input shard). "minhash" and ' +
+        '"exact" run all four; "lines" removes frequent lines.',
+    );
+  const runFlags = (cmd: Command) => addSchemaFlags(cmd, runOptions, 'Run options:');
+
+  for (const mode of ['minhash', 'exact'] as const) {
+    const cmd = dedup
+      .command(mode)
+      .summary(mode === 'minhash' ? 'remove near duplicates: all four steps' : 'remove documents with the same URL or text: all four steps')
+      .argument('<inputs...>', 'shard files or stage output directories')
+      .requiredOption('-o, --output <dir>', 'output directory');
+    const pick = addSchemaFlags(cmd, pipelineOptions, 'Dedup options:');
+    const pickRun = runFlags(cmd);
+    cmd.action(async (inputs: string[], values: Record<string, unknown>) => {
+      const config = parseOptions(pipelineOptions, pick(values), `refinery dedup ${mode}`);
+      const options = parseOptions(runOptions, pickRun(values), `refinery dedup ${mode}`);
+      await dedupPipeline(mode, inputs, values.output as string, config, options, runner);
+    });
+  }
+
+  const lines = dedup
+    .command('lines')
+    .summary('remove lines that occur in many documents (CCNet-style boilerplate removal)')
+    .description(
+      'Remove every line that occurs in at least --min-docs documents of the inputs (menus, cookie notices, footers), counted ' +
+        'exactly (distinct line hashes per document, sorted per partition within --memory) or with a counting Bloom filter ' +
+        '(--bloom: one pass, fixed memory; the false-positive rate bound is printed). A document left without text is excluded.',
+    )
+    .argument('<inputs...>', 'shard files or stage output directories')
+    .requiredOption('-o, --output <dir>', 'output directory');
+  const pickLines = addSchemaFlags(lines, lineOptions, 'Line dedup options:');
+  const pickLinesRun = runFlags(lines);
+  lines.action(async (inputs: string[], values: Record<string, unknown>) => {
+    const config = parseOptions(lineOptions, pickLines(values), 'refinery dedup lines');
+    await dedupLines(inputs, values.output as string, config, parseOptions(runOptions, pickLinesRun(values), 'refinery dedup lines'), runner);
+  });
+
+  const sig = dedup.command('signatures').summary('step 1: keys of every document, partitioned').argument('<inputs...>', 'shard files or stage output directories');
+  const pickSig = addSchemaFlags(sig, signatureOptions, 'Signature options:');
+  const pickSigRun = runFlags(sig);
+  sig.action(async (inputs: string[], values: Record<string, unknown>) => {
+    await dedupSignatures(inputs, parseOptions(signatureOptions, pickSig(values), 'refinery dedup signatures'), parseOptions(runOptions, pickSigRun(values), 'refinery dedup signatures'), runner);
+  });
+
+  const buckets = dedup.command('buckets').summary('step 2: documents sharing a key, per (kind, partition) job');
+  const pickBuckets = addSchemaFlags(buckets, bucketOptions, 'Bucket options:');
+  const pickBucketsRun = addSchemaFlags(buckets, runOptions.pick({ workers: true, rank: true, world_size: true, progress: true }), 'Run options:');
+  buckets.action(async (values: Record<string, unknown>) => {
+    const o = parseOptions(bucketOptions, pickBuckets(values), 'refinery dedup buckets');
+    const run = parseOptions(runOptions.pick({ workers: true, rank: true, world_size: true, progress: true }), pickBucketsRun(values), 'refinery dedup buckets');
+    await dedupBuckets(o.work, o.memory, run, runner);
+  });
+
+  const cluster = dedup.command('cluster').summary('step 3: clusters by union-find, and which document each keeps');
+  const pickCluster = addSchemaFlags(cluster, clusterOptions, 'Cluster options:');
+  cluster.action((values: Record<string, unknown>) => {
+    const o = parseOptions(clusterOptions, pickCluster(values), 'refinery dedup cluster');
+    dedupCluster(o.work, o.keep);
+  });
+
+  const filter = dedup
+    .command('filter')
+    .summary('step 4: exclude what the clusters do not keep')
+    .argument('<inputs...>', 'the inputs the signatures were made from')
+    .requiredOption('-o, --output <dir>', 'output directory');
+  const pickFilter = addSchemaFlags(filter, filterOptions, 'Filter options:');
+  const pickFilterRun = runFlags(filter);
+  filter.action(async (inputs: string[], values: Record<string, unknown>) => {
+    const o = parseOptions(filterOptions, pickFilter(values), 'refinery dedup filter');
+    await dedupFilter(inputs, o.work, values.output as string, parseOptions(runOptions, pickFilterRun(values), 'refinery dedup filter'), runner);
   });
 }
 
@@ -135,27 +214,31 @@ function buildProgram(): Command {
     .configureOutput({ outputError: (str, write) => write(`${str.trim().split('\n').join(' ').replace(/^error: /, 'refinery: ')}\n`) });
   program.configureHelp({ showGlobalOptions: false, sortSubcommands: false });
 
-  for (const stage of STAGES) addStageCommand(program, stage);
+  for (const stage of STAGES) if (!stage.internal) addStageCommand(program, stage);
+  addDedupCommands(program);
 
   const runCmd = program
     .command('run')
     .summary('run the stages listed in a pipeline YAML, in order')
-    .description("Run the stages listed in a pipeline YAML in order; each stage reads the previous stage's output.\nSee configs/demo.yaml for the format.")
+    .description(
+      "Run the stages listed in a pipeline YAML in order; each stage reads the previous stage's output.\nSee configs/demo.yaml for the format. " +
+        `Stages: ${OPERATIONS.map((o) => o.name).join(', ')}.`,
+    )
     .argument('<pipeline.yaml>', 'pipeline file')
     .option('--stages <names>', 'only run these stages (comma-separated names)')
     .addHelpText('after', '\nRun options given here override those in the file.');
   const pickRun = addSchemaFlags(runCmd, runOptions.omit({ rank: true, world_size: true }), 'Run options:');
   runCmd.action(async (file: string, values: Record<string, unknown>) => {
-    const steps = loadPipeline(file, stageByName, pickRun(values));
+    const steps = loadPipeline(file, operationByName, pickRun(values));
     const only = typeof values.stages === 'string' ? values.stages.split(',').map((s) => s.trim()) : null;
     for (const step of steps) {
-      if (only && !only.includes(step.stage.name)) continue;
+      if (only && !only.includes(step.op.name)) continue;
       if (resolvePlacement(step.run).worldSize > 1) {
         throw new UserError(
           `${file}: "run" executes stages one after another and cannot be split across ranks; run each stage as its own array job (see README, "Scale-out")`,
         );
       }
-      await executeStage(step.stage, step.config, step.inputs, step.output, step.run);
+      await step.op.run(step.config, step.inputs, step.output, step.run, runner);
     }
   });
 
@@ -233,9 +316,23 @@ function buildProgram(): Command {
     .option('--head <n>', 'show the first n documents (text truncated)', (v) => Number.parseInt(v, 10))
     .option('--id <id>', 'show one document in full')
     .option('--excluded', 'look at the excluded documents (with excluded_by and reason) instead of the kept ones')
+    .option('--cluster <id>', 'list the members of a dedup cluster (its dedup_cluster value: the id of the document it keeps), kept and excluded')
     .option('--truncate <chars>', 'characters of text to show with --head', (v) => Number.parseInt(v, 10), 300)
     .option('--json', 'print JSON')
-    .action(async (path: string, o: { head?: number; id?: string; excluded?: boolean; truncate: number; json?: boolean }) => {
+    .action(async (path: string, o: { head?: number; id?: string; excluded?: boolean; cluster?: string; truncate: number; json?: boolean }) => {
+      if (o.cluster !== undefined) {
+        const members = await clusterMembers(path, o.cluster);
+        if (members.length === 0) throw new UserError(`${path}: no document has dedup_cluster "${o.cluster}" (is this a dedup output?)`);
+        if (o.json) console.log(JSON.stringify(members, null, 1));
+        else {
+          console.log(`cluster ${o.cluster}: ${members.length} documents (${members.filter((m) => m.kept).length} kept)`);
+          for (const { doc, kept } of members) {
+            const text = typeof doc.text === 'string' ? doc.text : '';
+            console.log(`${kept ? 'kept    ' : 'excluded'}  ${doc.id}  ${formatCount(text.length)} chars  ${doc.url ?? ''}\n          ${JSON.stringify(text.slice(0, 100))}`);
+          }
+        }
+        return;
+      }
       const target = shardPath(path, o.excluded ?? false);
       if (o.head !== undefined && (!Number.isInteger(o.head) || o.head < 0)) throw new UserError(`--head: expected a whole number, got ${o.head}`);
       if (o.id !== undefined) {

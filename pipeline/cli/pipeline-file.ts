@@ -7,6 +7,8 @@
  *       input: corpus/         # a path or a list; only the first stage needs one
  *       output: out/raw
  *       min_chars: 200         # the stage's own options, same names as its flags
+ *     - stage: dedup-minhash   # a stage, or dedup-minhash / dedup-exact / dedup-lines
+ *       output: out/unique
  *     - stage: export
  *       output: out/jsonl
  *
@@ -16,10 +18,11 @@ import * as z from 'zod';
 import { loadYaml, parseOptions } from '../core/config.js';
 import { UserError } from '../core/errors.js';
 import { runOptions, type RunOptions } from '../core/executor.js';
-import type { Stage, StageConfig } from '../core/stage.js';
+import type { StageConfig } from '../core/stage.js';
+import type { Operation } from '../stages.js';
 
 export interface PipelineStep {
-  stage: Stage;
+  op: Operation;
   config: StageConfig;
   inputs: string[];
   output: string;
@@ -33,7 +36,7 @@ const paths = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]);
 
 export function loadPipeline(
   file: string,
-  stageByName: (name: string) => Stage,
+  byName: (name: string) => Operation,
   overrides: Record<string, unknown> = {},
 ): PipelineStep[] {
   const raw = loadYaml(file);
@@ -48,8 +51,8 @@ export function loadPipeline(
     if (!entry || typeof entry !== 'object' || Array.isArray(entry)) throw new UserError(`${where}: expected a mapping`);
     const fields = entry as Record<string, unknown>;
     if (typeof fields.stage !== 'string') throw new UserError(`${where}: "stage" (the stage name) is required`);
-    const stage = stageByName(fields.stage);
-    const at = `${where} (${stage.name})`;
+    const op = byName(fields.stage);
+    const at = `${where} (${op.name})`;
 
     const stageOpts: Record<string, unknown> = {};
     const runOpts: Record<string, unknown> = { ...topRun };
@@ -58,7 +61,7 @@ export function loadPipeline(
       if (RUN_KEYS.includes(key)) runOpts[key] = value;
       else stageOpts[key] = value;
     }
-    const config = parseOptions(stage.options, stageOpts, at);
+    const config = parseOptions(op.options, stageOpts, at);
     const run = parseOptions(runOptions, { ...runOpts, ...overrides }, at);
 
     if (fields.output === undefined) throw new UserError(`${at}: "output" is required`);
@@ -73,6 +76,6 @@ export function loadPipeline(
       throw new UserError(`${at}: "input" is required for the first stage`);
     }
     previousOutput = output;
-    return { stage, config, inputs, output, run };
+    return { op, config, inputs, output, run };
   });
 }

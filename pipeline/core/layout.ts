@@ -49,7 +49,7 @@ export function clearTaskOutputs(out: string, task: number): void {
 }
 
 /** Write a file so that readers see either the old or the new content, never a mix. */
-export function writeFileAtomic(path: string, content: string): void {
+export function writeFileAtomic(path: string, content: string | Uint8Array): void {
   mkdirSync(dirname(path), { recursive: true });
   const tmp = `${path}.tmp-${process.pid}`;
   writeFileSync(tmp, content);

@@ -92,6 +92,8 @@ export type InputSpec =
 
 export interface StageDef<C extends z.ZodObject> {
   name: string;
+  /** A step of a larger command (dedup's): runnable by workers and pipelines, not a command of its own. */
+  internal?: boolean;
   /** One line for `refinery --help`. */
   summary: string;
   /** Longer help shown by `refinery <stage> --help`. */
@@ -102,8 +104,8 @@ export interface StageDef<C extends z.ZodObject> {
   resolveInputs?(config: z.infer<C>, inputs: readonly string[]): Promise<string[]>;
   /** Turn one input file into documents. Defaults to reading a shard. */
   open?(task: TaskInput, config: z.infer<C>, ctx: TaskContext): Promise<TaskSource>;
-  /** The chain of steps; `columns` are those of the input. */
-  steps?(config: z.infer<C>, columns: readonly ColumnSpec[]): Step[] | Promise<Step[]>;
+  /** The chain of steps for one task; `columns` are those of its input. */
+  steps?(config: z.infer<C>, columns: readonly ColumnSpec[], task: TaskInput): Step[] | Promise<Step[]>;
   sink?(config: z.infer<C>): SinkFactory;
 }
 
@@ -112,13 +114,14 @@ export type StageConfig = Record<string, unknown>;
 /** A stage with its config type erased, as held by the registry and the executor. */
 export interface Stage {
   name: string;
+  internal?: boolean;
   summary: string;
   description?: string;
   options: z.ZodObject;
   input: InputSpec;
   resolveInputs?(config: StageConfig, inputs: readonly string[]): Promise<string[]>;
   open?(task: TaskInput, config: StageConfig, ctx: TaskContext): Promise<TaskSource>;
-  steps?(config: StageConfig, columns: readonly ColumnSpec[]): Step[] | Promise<Step[]>;
+  steps?(config: StageConfig, columns: readonly ColumnSpec[], task: TaskInput): Step[] | Promise<Step[]>;
   sink?(config: StageConfig): SinkFactory;
 }
 
@@ -224,7 +227,7 @@ export async function runTask(run: TaskRun): Promise<TaskStats> {
   try {
     const source = await (stage.open ? stage.open(task, config, ctx) : openShardSource(task));
     columns = source.columns;
-    const steps = (await stage.steps?.(config, columns)) ?? [];
+    const steps = (await stage.steps?.(config, columns, task)) ?? [];
     for (const step of steps) columns = mergeColumns(columns, step.adds ?? [], step.removes ?? []);
     const stepStats = steps.map((s) => newStepStats(s.name, s.kind));
     stats.steps.push(...stepStats);

@@ -139,3 +139,12 @@ export async function findDocs(path: string, keep: (doc: Doc) => boolean, limit:
 
 export const headDocs = (path: string, n: number) => findDocs(path, () => true, n);
 export const docById = async (path: string, id: string) => (await findDocs(path, (d) => d.id === id, 1))[0] ?? null;
+
+/** The members of a dedup cluster (named by the id of the document it keeps): kept first, then excluded. */
+export async function clusterMembers(dir: string, cluster: string, limit = 1000): Promise<{ doc: Doc; kept: boolean }[]> {
+  const inCluster = (d: Doc) => d.dedup_cluster === cluster;
+  const kept = await findDocs(dir, inCluster, limit);
+  const excludedDir = layout.excludedDir(dir);
+  const excluded = existsSync(excludedDir) ? await findDocs(excludedDir, inCluster, limit) : [];
+  return [...kept.map((doc) => ({ doc, kept: true })), ...excluded.map((doc) => ({ doc, kept: false }))];
+}
