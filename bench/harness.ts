@@ -6,7 +6,8 @@
  * and reports that child's peak RSS, along with its RSS before the phase started (the
  * baseline: Node itself plus the benchmark's input data).
  */
-import { fork } from 'node:child_process';
+import { fork, spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 
@@ -102,4 +103,65 @@ export function ratio(ours: PhaseResult, reference: PhaseResult): string {
 export function arg(args: string[], name: string, fallback: string): string {
   const i = args.indexOf(`--${name}`);
   return i >= 0 && args[i + 1] !== undefined ? args[i + 1] : fallback;
+}
+
+export interface CommandResult {
+  name: string;
+  code: number | null;
+  seconds: number;
+  /** Peak of the summed RSS of the command and all its descendants (sampled every 50 ms). */
+  peakTreeRssMB: number;
+  /** The largest peak RSS (VmHWM) of any single process of the tree. */
+  peakProcessRssMB: number;
+}
+
+/** Processes in the tree under `root`, from /proc (Linux). */
+function processTree(root: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(name)]);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const out = [root];
+  for (let i = 0; i < out.length; i++) out.push(...(children.get(out[i]) ?? []));
+  return out;
+}
+
+function statusKB(pid: number, field: string): number {
+  try {
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Run a command (the real CLI, say) and measure its wall time and the peak memory of its
+ * whole process tree: pool workers and job processes included. Linux only (/proc).
+ */
+export async function measureCommand(name: string, command: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<CommandResult> {
+  const start = performance.now();
+  const child = spawn(command, args, { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, ...env } });
+  let tree = 0;
+  let single = 0;
+  const sample = () => {
+    if (child.pid === undefined) return;
+    let sum = 0;
+    for (const pid of processTree(child.pid)) {
+      sum += statusKB(pid, 'VmRSS');
+      single = Math.max(single, statusKB(pid, 'VmHWM'));
+    }
+    tree = Math.max(tree, sum);
+  };
+  const timer = setInterval(sample, 50);
+  const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+  clearInterval(timer);
+  return { name, code, seconds: (performance.now() - start) / 1000, peakTreeRssMB: Math.round(tree / 1024), peakProcessRssMB: Math.round(single / 1024) };
 }

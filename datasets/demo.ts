@@ -12,6 +12,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeBrownJsonl } from './brown.js';
 import { serveWarcPages } from './demo-site.js';
+import { largestClusters } from '../pipeline/inspect/inspect.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const out = process.env.REFINERY_DEMO_OUT ?? join(root, 'out', 'demo');
@@ -38,6 +39,10 @@ await refinery('inspect', rel('text'));
 await refinery('inspect', rel('text'), '--head', '1', '--truncate', '400');
 await refinery('inspect', rel('text'), '--excluded', '--head', '1', '--truncate', '200');
 await refinery('inspect', rel('clean'), '--excluded', '--head', '1', '--truncate', '200');
+// What dedup removed, and why: the largest near-duplicate clusters, then the members of the largest.
+await refinery('inspect', rel('dedup'), '--clusters', '3');
+const [largest] = await largestClusters(join(out, 'dedup'), 1);
+if (largest) await refinery('inspect', rel('dedup'), '--cluster', largest.id);
 
 // The crawler, on a local site serving pages of the sample web (no network), then ingest.
 const site = await serveWarcPages(join(out, 'web', 'sample-web-00000.warc.gz'), 40);
@@ -46,5 +51,5 @@ await refinery('crawl', '--seeds', rel('seeds.txt'), '-o', rel('crawl'), '--allo
 await site.close();
 await refinery('ingest', rel('crawl'), '-o', rel('crawled'));
 
-await refinery('stats', rel('raw'), rel('text'), rel('clean'), rel('crawled'), rel('imported'), rel('exported'), '--svg', rel('funnel.svg'));
+await refinery('stats', rel('raw'), rel('text'), rel('clean'), rel('unique'), rel('dedup'), rel('deduped'), rel('crawled'), rel('imported'), rel('exported'), '--svg', rel('funnel.svg'));
 console.log(`\ndemo: done. Shards in ${relative(root, out)}/, funnel chart in ${rel('funnel.svg')}`);

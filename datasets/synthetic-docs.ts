@@ -27,22 +27,29 @@ export function jaccardPair(target: number, random: Random, length = 300, shingl
   return { a: [...x, ...tail()].join(' '), b: [...x, ...tail()].join(' '), jaccard: shared / (2 * T - shared) };
 }
 
+/** Which earlier document synthetic document `i` copies (every `dupEvery`-th does), or null. */
+function copies(seed: number, i: number, dupEvery: number): number | null {
+  if (dupEvery <= 0 || i % dupEvery !== dupEvery - 1) return null;
+  return Math.floor(new Random(seed ^ Math.imul(i, 0x9e3779b1)).next() * i);
+}
+
 /**
- * Document `i` of a synthetic corpus: ~`words` words from a 50k-word vocabulary (Zipf-like),
- * where every `dupEvery`-th document is a near copy (a few words changed) of an earlier one.
+ * Document `i` of a synthetic corpus: `words` words from a 50k-word vocabulary (Zipf-like),
+ * where every `dupEvery`-th document is a near copy (3 words changed) of an earlier original.
  * Deterministic in (seed, i), so any task can generate any slice.
  */
-export function syntheticDoc(seed: number, i: number, words = 300, dupEvery = 10): { id: string; text: string; copyOf: number | null } {
-  const copyOf = dupEvery > 0 && i % dupEvery === dupEvery - 1 ? Math.floor(new Random(seed ^ Math.imul(i, 0x9e3779b1)).next() * i) : null;
-  const base = copyOf ?? i;
-  const random = new Random((seed + Math.imul(base, 0x85ebca6b)) >>> 0);
+export function syntheticDoc(seed: number, i: number, words = 200, dupEvery = 10): { id: string; text: string; copyOf: number | null } {
+  // A copy of a copy is a copy of its original.
+  let original = i;
+  for (let c = copies(seed, original, dupEvery); c !== null; c = copies(seed, original, dupEvery)) original = c;
+  const random = new Random((seed + Math.imul(original, 0x85ebca6b)) >>> 0);
   const out: string[] = [];
   for (let w = 0; w < words; w++) out.push(vocabularyWord(Math.floor(50_000 * random.next() ** 3)));
-  if (copyOf !== null) {
+  if (original !== i) {
     const edits = new Random(seed ^ i);
     for (let e = 0; e < 3; e++) out[edits.int(0, words - 1)] = randomWord(edits, 6);
   }
-  return { id: `doc-${i}`, text: out.join(' '), copyOf };
+  return { id: `doc-${i}`, text: out.join(' '), copyOf: original === i ? null : original };
 }
 
 /** Word number n of a fixed vocabulary (letters only). */

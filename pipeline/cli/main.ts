@@ -18,7 +18,7 @@ import type { Doc } from '../core/schema.js';
 import type { Stage, StageConfig } from '../core/stage.js';
 import { funnelOf, funnelTable } from '../inspect/funnel.js';
 import { funnelSvg } from '../inspect/funnel-svg.js';
-import { clusterMembers, docById, headDocs, inspectShards, shardPath, type InspectReport } from '../inspect/inspect.js';
+import { clusterMembers, docById, largestClusters, headDocs, inspectShards, shardPath, type InspectReport } from '../inspect/inspect.js';
 import { buildSampleWeb } from '../../datasets/sample-web/index.js';
 import { crawl, crawlOptions } from '../crawl/index.js';
 import { extractPage } from '../extract/page.js';
@@ -316,10 +316,22 @@ function buildProgram(): Command {
     .option('--head <n>', 'show the first n documents (text truncated)', (v) => Number.parseInt(v, 10))
     .option('--id <id>', 'show one document in full')
     .option('--excluded', 'look at the excluded documents (with excluded_by and reason) instead of the kept ones')
+    .option('--clusters [n]', 'list the n largest dedup clusters (default 10): the id each keeps, its size, URL and text')
     .option('--cluster <id>', 'list the members of a dedup cluster (its dedup_cluster value: the id of the document it keeps), kept and excluded')
     .option('--truncate <chars>', 'characters of text to show with --head', (v) => Number.parseInt(v, 10), 300)
     .option('--json', 'print JSON')
-    .action(async (path: string, o: { head?: number; id?: string; excluded?: boolean; cluster?: string; truncate: number; json?: boolean }) => {
+    .action(async (path: string, o: { head?: number; id?: string; excluded?: boolean; clusters?: string | true; cluster?: string; truncate: number; json?: boolean }) => {
+      if (o.clusters !== undefined) {
+        const n = o.clusters === true ? 10 : Number(o.clusters);
+        if (!Number.isInteger(n) || n < 1) throw new UserError(`--clusters: expected a whole number, got ${o.clusters}`);
+        const keepers = await largestClusters(path, n);
+        if (o.json) console.log(JSON.stringify(keepers, null, 1));
+        else {
+          console.log(keepers.length ? `${path}: the ${keepers.length} largest dedup clusters (refinery inspect ${path} --cluster ID lists one)` : `${path}: no dedup clusters`);
+          for (const d of keepers) console.log(`${String(d.dedup_cluster_size).padStart(4)} docs  ${d.id}  ${d.url ?? ''}\n           ${JSON.stringify(String(d.text ?? '').slice(0, 90))}`);
+        }
+        return;
+      }
       if (o.cluster !== undefined) {
         const members = await clusterMembers(path, o.cluster);
         if (members.length === 0) throw new UserError(`${path}: no document has dedup_cluster "${o.cluster}" (is this a dedup output?)`);

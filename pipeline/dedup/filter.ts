@@ -26,7 +26,7 @@ export const DEDUP_COLUMNS = [
 ];
 
 export const filterStage = defineStage({
-  name: 'dedup-filter',
+  name: 'dedup',
   internal: true,
   summary: 'dedup step 4: drop what the clusters do not keep',
   options: filterStageOptions,

@@ -148,3 +148,9 @@ export async function clusterMembers(dir: string, cluster: string, limit = 1000)
   const excluded = existsSync(excludedDir) ? await findDocs(excludedDir, inCluster, limit) : [];
   return [...kept.map((doc) => ({ doc, kept: true })), ...excluded.map((doc) => ({ doc, kept: false }))];
 }
+
+/** The largest dedup clusters of a dedup output: each one's keeper (kept, with the size of its cluster). */
+export async function largestClusters(dir: string, n: number): Promise<Doc[]> {
+  const keepers = await findDocs(dir, (d) => typeof d.dedup_cluster_size === 'number' && d.dedup_cluster_size > 1, Number.POSITIVE_INFINITY);
+  return keepers.sort((a, b) => (b.dedup_cluster_size as number) - (a.dedup_cluster_size as number)).slice(0, n);
+}
