@@ -67,7 +67,7 @@ describe('refinery dedup exact', () => {
     const order = new Map((await readDocs(text)).map((d, i) => [d.id, i]));
     for (const doc of excluded) expect(order.get(doc.dedup_cluster as string)).toBeLessThan(order.get(doc.id) as number);
     expect(excluded.length).toBeGreaterThan(30);
-  });
+  }, 60_000);
 });
 
 describe('refinery dedup minhash', () => {
@@ -100,7 +100,7 @@ describe('refinery dedup minhash', () => {
     expect(pairs).toBeGreaterThan(20);
     expect(Math.abs(found - expected)).toBeLessThanOrEqual(3 * Math.sqrt(variance) + 1);
     expect(excluded.every((d) => d.excluded_by === 'minhash-dedup')).toBe(true);
-  });
+  }, 60_000);
 
   it('gives the same result step by step, with bucket jobs split across ranks', async () => {
     const work = join(dir, 'steps-work');
@@ -123,7 +123,7 @@ describe('refinery dedup minhash', () => {
     const wrong = cli(['dedup', 'filter', text, '--work', work, '-o', join(dir, 'wrong')]);
     expect(wrong.code).toBe(2);
     expect(wrong.stderr).toMatch(/other inputs/);
-  });
+  }, 60_000);
 
   it('keeps the longest member of each cluster with --keep longest, and lists members with inspect --cluster', async () => {
     const out = join(dir, 'longest');
@@ -138,13 +138,13 @@ describe('refinery dedup minhash', () => {
     expect(r.stdout).toContain(`cluster ${big.id}: ${big.dedup_cluster_size} documents (1 kept)`);
     for (const doc of excluded.filter((d) => d.dedup_cluster === big.id)) expect(r.stdout).toContain(doc.id);
     expect(cli(['inspect', out, '--cluster', 'no-such-id']).code).toBe(2);
-  });
+  }, 60_000);
 
   it('explains what is missing when steps run out of order', () => {
     const r = cli(['dedup', 'buckets', '--work', join(dir, 'nowhere')]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/no dedup\.json.*dedup signatures/);
-  });
+  }, 60_000);
 });
 
 describe('refinery dedup lines (CS336 fixtures)', () => {
@@ -171,7 +171,7 @@ describe('refinery dedup lines (CS336 fixtures)', () => {
         else expect(kept.get(doc)?.trim()).toBe(want);
       }
       expect(kept.size + excluded.length).toBe(5);
-    });
+    }, 60_000);
   }
   if (!fixtures) it.skip(`CS336 line-dedup fixtures: ${SHARED_SKIP_REASON}`, () => {});
 });

@@ -55,7 +55,7 @@ describe('MinHash-LSH detection curve', () => {
         // The signatures estimate the similarity itself without bias.
         expect(Math.abs(estimate / TRIALS - s10 / 10)).toBeLessThan(0.01);
       }
-    });
+    }, 60_000);
   }
 
   it('gives a text without words no signature, and equal texts equal signatures', () => {
