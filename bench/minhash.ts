@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Minhash } from 'minhash';
 import { buildSampleWeb } from '../datasets/sample-web/index.js';
-import { Random } from '../datasets/sample-web/random.js';
+import { Random } from '../pipeline/core/random.js';
 import { jaccardPair } from '../datasets/synthetic-docs.js';
 import { DATATROVE_DEFAULTS, estimatedJaccard, MinHasher } from '../pipeline/dedup/minhash.js';
 import { normalizeForDedup } from '../pipeline/text/normalize.js';

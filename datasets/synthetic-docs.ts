@@ -3,7 +3,7 @@
  * Jaccard similarity is set by construction, and a stream of many distinct documents with
  * planted near duplicates.
  */
-import { Random } from './sample-web/random.js';
+import { Random } from '../pipeline/core/random.js';
 
 /** A random lower-case word (letters only: dedup normalisation maps digits to 0). */
 export function randomWord(random: Random, length = 8): string {

@@ -16,8 +16,9 @@ import { extractStage } from './extract/index.js';
 import { importStage } from './import/index.js';
 import { ingestStage } from './ingest/index.js';
 import { piiStage } from './pii/index.js';
+import { qualityOptions, qualityStage, runQuality, scoreStage, type QualityConfig } from './quality/index.js';
 
-export const STAGES: readonly Stage[] = [ingestStage, extractStage, piiStage, importStage, exportStage, dedupSignatureStage, dedupFilterStage, lineKeyStage, lineFilterStage];
+export const STAGES: readonly Stage[] = [ingestStage, extractStage, piiStage, importStage, exportStage, dedupSignatureStage, dedupFilterStage, lineKeyStage, lineFilterStage, qualityStage, scoreStage];
 
 export function stageByName(name: string): Stage {
   const stage = STAGES.find((s) => s.name === name);
@@ -49,6 +50,7 @@ export const OPERATIONS: readonly Operation[] = [
     },
   })),
   { name: 'dedup-lines', options: lineOptions, run: (config, inputs, out, options, r) => dedupLines(inputs, out, config as LineConfig, options, r) },
+  { name: 'quality', options: qualityOptions, run: (config, inputs, out, options, r) => runQuality(inputs, out, config as QualityConfig, options, r) },
 ];
 
 export function operationByName(name: string): Operation {

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Random } from '../datasets/sample-web/random.js';
+import { Random } from '../pipeline/core/random.js';
 import { jaccardPair, randomWord } from '../datasets/synthetic-docs.js';
 import { ExternalSorter } from '../pipeline/dedup/external-sort.js';
 import { asciiWordHashes, DATATROVE_DEFAULTS, detectionProbability, estimatedJaccard, MinHasher, wordHashes } from '../pipeline/dedup/minhash.js';

@@ -5,7 +5,7 @@
  */
 import { jaccard, wordShingles } from '../../pipeline/text/normalize.js';
 import { PII_TYPES, piiSentence, type PlantedPii } from './pii.js';
-import type { Random } from './random.js';
+import type { Random } from '../../pipeline/core/random.js';
 import type { Declaration, Section } from './sources.js';
 
 export interface Text {

@@ -3,7 +3,7 @@
  * cookie banners, ads, sidebars of links, footers, scripts), in a few markup styles so an
  * extractor cannot rely on one layout.
  */
-import type { Random } from './random.js';
+import type { Random } from '../../pipeline/core/random.js';
 import type { Site } from './sites.js';
 
 export const escapeHtml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');

@@ -29,7 +29,7 @@ import {
 } from './content.js';
 import { notFoundPage, renderPage } from './html.js';
 import type { PlantedPii } from './pii.js';
-import { Random } from './random.js';
+import { Random } from '../../pipeline/core/random.js';
 import { FORUM_SITES, GENRE_SITES, SITES, SPAM_SITES, slugOf, type Site } from './sites.js';
 import { brownSections, declarations, nlpSentences, type Section } from './sources.js';
 

@@ -3,7 +3,7 @@
  * (Luhn-checked card numbers, mod-97 IBANs, public IP addresses, plausible phone numbers)
  * so that a detector is measured on what it should find. The values are synthetic.
  */
-import type { Random } from './random.js';
+import type { Random } from '../../pipeline/core/random.js';
 
 export type PiiType = 'email' | 'phone' | 'ipv4' | 'ipv6' | 'credit_card' | 'iban' | 'us_ssn' | 'aws_access_key' | 'github_token' | 'jwt' | 'private_key';
 

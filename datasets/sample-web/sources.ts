@@ -8,7 +8,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { brownTexts } from '../brown.js';
-import type { Random } from './random.js';
+import type { Random } from '../../pipeline/core/random.js';
 
 const require = createRequire(import.meta.url);
 

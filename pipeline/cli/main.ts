@@ -26,6 +26,9 @@ import { bucketOptions, clusterOptions, dedupBuckets, dedupCluster, dedupFilter,
 import { filterOptions } from '../dedup/filter.js';
 import { dedupLines, lineOptions } from '../dedup/lines.js';
 import { signatureOptions } from '../dedup/signatures.js';
+import { explain, explanationTable } from '../quality/explain.js';
+import { qualityOptions, runQuality } from '../quality/index.js';
+import { trainClassifier, trainOptions } from '../quality/train.js';
 import { OPERATIONS, STAGES, operationByName, runPublicStage } from '../stages.js';
 import { addSchemaFlags } from './flags.js';
 import { loadPipeline } from './pipeline-file.js';
@@ -167,6 +170,75 @@ function addDedupCommands(program: Command): void {
   });
 }
 
+/** `refinery quality ...`: the filter, classifier training, and one document's verdict. */
+function addQualityCommands(program: Command): void {
+  const quality = program
+    .command('quality')
+    .summary('heuristic quality rules (Gopher, C4, FineWeb) and fastText quality classifiers')
+    .description(
+      'Quality filtering: "filter" applies the Gopher repetition, Gopher quality, C4 and FineWeb rules (published ' +
+        'thresholds, each rule its own exclusion reason) and optionally a fastText classifier; "train" trains such a ' +
+        'classifier; "explain" shows every rule\'s value, threshold and verdict for one text.',
+    );
+
+  const filter = quality
+    .command('filter')
+    .summary('apply the rules (and a classifier) to documents')
+    .argument('<inputs...>', 'shard files or stage output directories')
+    .requiredOption('-o, --output <dir>', 'output directory')
+    .option('--config <file.yaml>', 'read options from a YAML file (keys as the flags, with _ for -); flags override it');
+  const pickFilter = addSchemaFlags(filter, qualityOptions, 'Quality options:');
+  const pickFilterRun = addSchemaFlags(filter, runOptions, 'Run options:');
+  filter.action(async (inputs: string[], values: Record<string, unknown>) => {
+    const file = values.config as string | undefined;
+    const fromFile = file ? (loadYaml(file) as Record<string, unknown>) : {};
+    const runKeys = Object.keys(runOptions.shape);
+    const where = file ?? 'refinery quality filter';
+    const config = parseOptions(qualityOptions, { ...Object.fromEntries(Object.entries(fromFile).filter(([k]) => !runKeys.includes(k))), ...pickFilter(values) }, where);
+    const options = parseOptions(runOptions, { ...Object.fromEntries(Object.entries(fromFile).filter(([k]) => runKeys.includes(k))), ...pickFilterRun(values) }, where);
+    await runQuality(inputs, values.output as string, config, options, runner);
+  });
+
+  const train = quality
+    .command('train')
+    .summary('train a fastText classifier from positive and negative documents')
+    .description(
+      'Train a fastText classifier (bigrams, softmax) telling --positive documents from --negative ones, as DCLM does. ' +
+        'Classes are balanced by sampling; a held-out share reports accuracy and ROC AUC. Writes model.bin and model.json ' +
+        '(labels, text normalisation) beside it; use it with "quality filter --classifier model.bin".',
+    )
+    .requiredOption('-o, --output <model.bin>', 'the model file to write');
+  const trainSchema = trainOptions.omit({ output: true });
+  const pickTrain = addSchemaFlags(train, trainSchema, 'Training options:');
+  train.action(async (values: Record<string, unknown>) => {
+    const config = parseOptions(trainOptions, { ...pickTrain(values), output: values.output }, 'refinery quality train');
+    const report = await trainClassifier(config);
+    const held = report.holdout_auc === null ? 'no hold-out' : `held out: accuracy ${report.holdout_accuracy?.toFixed(3)}, ROC AUC ${report.holdout_auc.toFixed(3)}`;
+    console.log(`quality train: ${report.model} (${formatBytes(report.bytes)}) in ${report.seconds.toFixed(1)} s; ${held}`);
+  });
+
+  const explainCmd = quality
+    .command('explain')
+    .summary("every rule's value, threshold and verdict for one text")
+    .argument('<file>', 'a text file, an HTML page (its extracted text is judged), or - for standard input')
+    .option('--json', 'print JSON');
+  const pickExplain = addSchemaFlags(explainCmd, qualityOptions.omit({ keep_top: true, work: true }), 'Quality options:');
+  explainCmd.action(async (source: string, values: Record<string, unknown>) => {
+    const config = parseOptions(qualityOptions, pickExplain(values), 'refinery quality explain');
+    let text: string;
+    if (/\.x?html?$/i.test(source) || /^https?:\/\//i.test(source)) text = (await extractPage(source)).text;
+    else {
+      try {
+        text = readFileSync(source === '-' ? 0 : source, 'utf8');
+      } catch (err) {
+        throw new UserError(`${source}: cannot read (${errorMessage(err)})`);
+      }
+    }
+    const e = await explain(text, config);
+    console.log(values.json ? JSON.stringify(e, null, 1) : explanationTable(e));
+  });
+}
+
 function printReport(report: InspectReport): void {
   const meta = report.metadata;
   const about = [
@@ -216,6 +288,7 @@ function buildProgram(): Command {
 
   for (const stage of STAGES) if (!stage.internal) addStageCommand(program, stage);
   addDedupCommands(program);
+  addQualityCommands(program);
 
   const runCmd = program
     .command('run')

@@ -40,6 +40,8 @@ export interface Step {
   /** Columns this step owns and removes from the output (extract removes `html`). */
   removes?: readonly string[];
   apply(doc: Doc): StepResult | Promise<StepResult>;
+  /** Release what the step holds (a model's process) when its task ends, finished or not. */
+  close?(): void | Promise<void>;
 }
 
 /** One input file of a stage run. */
@@ -105,7 +107,7 @@ export interface StageDef<C extends z.ZodObject> {
   /** Turn one input file into documents. Defaults to reading a shard. */
   open?(task: TaskInput, config: z.infer<C>, ctx: TaskContext): Promise<TaskSource>;
   /** The chain of steps for one task; `columns` are those of its input. */
-  steps?(config: z.infer<C>, columns: readonly ColumnSpec[], task: TaskInput): Step[] | Promise<Step[]>;
+  steps?(config: z.infer<C>, columns: readonly ColumnSpec[], task: TaskInput, ctx: TaskContext): Step[] | Promise<Step[]>;
   sink?(config: z.infer<C>): SinkFactory;
 }
 
@@ -121,7 +123,7 @@ export interface Stage {
   input: InputSpec;
   resolveInputs?(config: StageConfig, inputs: readonly string[]): Promise<string[]>;
   open?(task: TaskInput, config: StageConfig, ctx: TaskContext): Promise<TaskSource>;
-  steps?(config: StageConfig, columns: readonly ColumnSpec[], task: TaskInput): Step[] | Promise<Step[]>;
+  steps?(config: StageConfig, columns: readonly ColumnSpec[], task: TaskInput, ctx: TaskContext): Step[] | Promise<Step[]>;
   sink?(config: StageConfig): SinkFactory;
 }
 
@@ -224,10 +226,11 @@ export async function runTask(run: TaskRun): Promise<TaskStats> {
     },
   };
 
+  let steps: Step[] = [];
   try {
     const source = await (stage.open ? stage.open(task, config, ctx) : openShardSource(task));
     columns = source.columns;
-    const steps = (await stage.steps?.(config, columns, task)) ?? [];
+    steps = (await stage.steps?.(config, columns, task, ctx)) ?? [];
     for (const step of steps) columns = mergeColumns(columns, step.adds ?? [], step.removes ?? []);
     const stepStats = steps.map((s) => newStepStats(s.name, s.kind));
     stats.steps.push(...stepStats);
@@ -284,6 +287,8 @@ export async function runTask(run: TaskRun): Promise<TaskStats> {
     await keptSink?.abort();
     (excludedSink as ShardWriter | null)?.abort();
     throw err;
+  } finally {
+    for (const step of steps) await step.close?.();
   }
 
   if (keptSink.rows !== stats.docs_kept) {

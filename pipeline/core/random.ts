@@ -1,4 +1,4 @@
-/** A small seeded PRNG (mulberry32): the sample web is byte-identical for a given seed. */
+/** A small seeded PRNG (mulberry32): reproducible sampling, shuffles and test data for a given seed. */
 export class Random {
   private state: number;
   private readonly seed: number;

@@ -1,0 +1,341 @@
+/**
+ * The heuristic quality rules of Gopher (Rae et al. 2021), C4 (Raffel et al. 2020) and
+ * FineWeb (Penedo et al. 2024), with the published thresholds as defaults and datatrove's
+ * way of measuring each (GopherRepetitionFilter, GopherQualityFilter, C4QualityFilter,
+ * FineWebQualityFilter). Each family yields its checks in datatrove's order, so a filter stops
+ * at the first failure and `refinery quality explain` can show them all.
+ *
+ * Differences from datatrove, on purpose: stop words are matched case-insensitively ("The"
+ * counts, as the Gopher paper means); ratios over a document without words are 0, not a crash.
+ */
+import * as z from 'zod';
+import { combine, hashKey, hashString } from '../text/hash.js';
+import { TextView, duplicates, hasLetter, isSymbolWord, sentences } from './text-view.js';
+
+export interface RuleCheck {
+  family: string;
+  /** The rule, and the reason a document that fails it is excluded with. */
+  rule: string;
+  value: number;
+  /** The threshold in words, e.g. ">= 50". */
+  limit: string;
+  pass: boolean;
+}
+
+const ratio = (a: number, b: number) => (b === 0 ? 0 : a / b);
+const atLeast = (family: string, rule: string, value: number, min: number): RuleCheck => ({ family, rule, value, limit: `>= ${min}`, pass: value >= min });
+const atMost = (family: string, rule: string, value: number, max: number): RuleCheck => ({ family, rule, value, limit: `<= ${max}`, pass: value <= max });
+const absent = (family: string, rule: string, found: boolean): RuleCheck => ({ family, rule, value: found ? 1 : 0, limit: 'absent', pass: !found });
+
+// ---------------------------------------------------------------------------- Gopher quality
+
+export const GOPHER_STOP_WORDS = ['the', 'be', 'to', 'of', 'and', 'that', 'have', 'with'];
+
+export const gopherQualityOptions = z.object({
+  gopher_quality: z.boolean().default(true).describe('apply the Gopher quality rules'),
+  gopher_min_words: z.number().min(0).default(50).describe('Gopher: fewest words that are not only symbols'),
+  gopher_max_words: z.number().min(0).default(100_000).describe('Gopher: most words that are not only symbols'),
+  gopher_min_avg_word_length: z.number().min(0).default(3).describe('Gopher: shortest mean word length (characters)'),
+  gopher_max_avg_word_length: z.number().min(0).default(10).describe('Gopher: longest mean word length (characters)'),
+  gopher_max_symbol_word_ratio: z.number().min(0).default(0.1).describe('Gopher: most "#", and most "..."/"…", per word'),
+  gopher_max_bullet_lines_ratio: z.number().min(0).max(1).default(0.9).describe('Gopher: largest share of lines starting with a bullet ("•" or "-")'),
+  gopher_max_ellipsis_lines_ratio: z.number().min(0).max(1).default(0.3).describe('Gopher: largest share of lines ending with "..." or "…"'),
+  gopher_min_alpha_words_ratio: z.number().min(0).max(1).default(0.8).describe('Gopher: smallest share of words holding a letter'),
+  gopher_min_stop_words: z.number().int().min(0).default(2).describe('Gopher: fewest occurrences of the stop words'),
+  gopher_stop_words: z.array(z.string()).default(GOPHER_STOP_WORDS).describe('Gopher: the stop words (comma-separated)'),
+});
+type GopherQuality = z.infer<typeof gopherQualityOptions>;
+
+export function* gopherQuality(v: TextView, c: GopherQuality): Generator<RuleCheck> {
+  const f = 'gopher-quality';
+  const words = v.words;
+  const content = words.filter((w) => !isSymbolWord(w));
+  yield atLeast(f, 'too-few-words', content.length, c.gopher_min_words);
+  yield atMost(f, 'too-many-words', content.length, c.gopher_max_words);
+  const mean = ratio(
+    content.reduce((n, w) => n + w.length, 0),
+    content.length,
+  );
+  yield atLeast(f, 'short-words', mean, c.gopher_min_avg_word_length);
+  yield atMost(f, 'long-words', mean, c.gopher_max_avg_word_length);
+  const text = v.text;
+  yield atMost(f, 'too-many-hashes', ratio(count(text, '#'), words.length), c.gopher_max_symbol_word_ratio);
+  yield atMost(f, 'too-many-ellipses', ratio(count(text, '...') + count(text, '…'), words.length), c.gopher_max_symbol_word_ratio);
+  const lines = v.splitLines;
+  const bullets = lines.filter((l) => /^\s*[•-]/.test(l)).length;
+  yield atMost(f, 'too-many-bullet-lines', ratio(bullets, lines.length), c.gopher_max_bullet_lines_ratio);
+  const ellipsisEnds = lines.filter((l) => /(\.\.\.|…)\s*$/.test(l)).length;
+  yield atMost(f, 'too-many-ellipsis-lines', ratio(ellipsisEnds, lines.length), c.gopher_max_ellipsis_lines_ratio);
+  yield atLeast(f, 'too-few-alpha-words', ratio(words.filter(hasLetter).length, words.length), c.gopher_min_alpha_words_ratio);
+  const stop = new Set(c.gopher_stop_words.map((w) => w.toLowerCase()));
+  yield atLeast(f, 'too-few-stop-words', words.filter((w) => stop.has(w.toLowerCase())).length, c.gopher_min_stop_words);
+}
+
+function count(text: string, needle: string): number {
+  let n = 0;
+  for (let at = text.indexOf(needle); at !== -1; at = text.indexOf(needle, at + needle.length)) n++;
+  return n;
+}
+
+// ------------------------------------------------------------------------ Gopher repetition
+
+export const gopherRepetitionOptions = z.object({
+  gopher_repetition: z.boolean().default(true).describe('apply the Gopher repetition rules'),
+  repetition_max_dup_para_frac: z.number().min(0).max(1).default(0.3).describe('repetition: largest share of paragraphs that repeat an earlier one'),
+  repetition_max_dup_para_char_frac: z.number().min(0).max(1).default(0.2).describe('repetition: largest share of characters in repeated paragraphs'),
+  repetition_max_dup_line_frac: z.number().min(0).max(1).default(0.3).describe('repetition: largest share of lines that repeat an earlier one'),
+  repetition_max_dup_line_char_frac: z.number().min(0).max(1).default(0.2).describe('repetition: largest share of characters in repeated lines'),
+  repetition_top_ngram_fracs: z
+    .array(z.coerce.number().min(0).max(1))
+    .length(3)
+    .default([0.2, 0.18, 0.16])
+    .describe('repetition: largest share of characters in the most frequent 2-, 3- and 4-gram'),
+  repetition_dup_ngram_fracs: z
+    .array(z.coerce.number().min(0).max(1))
+    .length(6)
+    .default([0.15, 0.14, 0.13, 0.12, 0.11, 0.1])
+    .describe('repetition: largest share of characters in repeated 5- to 10-grams'),
+});
+type GopherRepetition = z.infer<typeof gopherRepetitionOptions>;
+
+/** Words as 52-bit hash keys and lengths, so n-grams are counted without building strings. */
+class NGrams {
+  readonly ids: Uint32Array;
+  readonly lengths: Uint32Array;
+  constructor(words: readonly string[]) {
+    this.ids = new Uint32Array(words.length);
+    this.lengths = new Uint32Array(words.length);
+    words.forEach((w, i) => {
+      this.ids[i] = hashString(w);
+      this.lengths[i] = w.length;
+    });
+  }
+  key(at: number, n: number): number {
+    let hi = 0x2545f491;
+    let lo = 0x9e3779b9;
+    for (let i = at; i < at + n; i++) {
+      hi = combine(hi, this.ids[i]);
+      lo = combine(lo ^ 0x68e31da4, this.ids[i]);
+    }
+    return hashKey(hi, lo);
+  }
+  chars(at: number, n: number): number {
+    let sum = 0;
+    for (let i = at; i < at + n; i++) sum += this.lengths[i];
+    return sum;
+  }
+
+  /** Characters of the most frequent n-gram (joined by spaces) times its count; ties go to the first seen. */
+  topChars(n: number): number | null {
+    const count = this.ids.length - n + 1;
+    if (count <= 0) return null;
+    const seen = new Map<number, { count: number; first: number }>();
+    for (let at = 0; at < count; at++) {
+      const k = this.key(at, n);
+      const entry = seen.get(k);
+      if (entry) entry.count++;
+      else seen.set(k, { count: 1, first: at });
+    }
+    let best = { count: 0, first: 0 };
+    for (const e of seen.values()) if (e.count > best.count || (e.count === best.count && e.first < best.first)) best = e;
+    return (this.chars(best.first, n) + n - 1) * best.count;
+  }
+
+  /** Characters (joined without spaces) of n-grams seen before, skipping past each repeat. */
+  duplicateChars(n: number): number {
+    const seen = new Set<number>();
+    let chars = 0;
+    for (let at = 0; at < this.ids.length - n + 1; ) {
+      const k = this.key(at, n);
+      if (seen.has(k)) {
+        chars += this.chars(at, n);
+        at += n;
+      } else {
+        seen.add(k);
+        at++;
+      }
+    }
+    return chars;
+  }
+}
+
+export function* gopherRepetition(v: TextView, c: GopherRepetition): Generator<RuleCheck> {
+  const f = 'gopher-repetition';
+  const length = v.text.length;
+  const paras = duplicates(v.paragraphs);
+  yield atMost(f, 'dup-paragraphs', ratio(paras.elements, v.paragraphs.length), c.repetition_max_dup_para_frac);
+  yield atMost(f, 'dup-paragraph-chars', ratio(paras.chars, length), c.repetition_max_dup_para_char_frac);
+  const lines = duplicates(v.lines);
+  yield atMost(f, 'dup-lines', ratio(lines.elements, v.lines.length), c.repetition_max_dup_line_frac);
+  yield atMost(f, 'dup-line-chars', ratio(lines.chars, length), c.repetition_max_dup_line_char_frac);
+  const grams = new NGrams(v.words);
+  for (let i = 0; i < 3; i++) {
+    const top = grams.topChars(i + 2);
+    if (top !== null) yield atMost(f, `top-${i + 2}-gram`, ratio(top, length), c.repetition_top_ngram_fracs[i]);
+  }
+  for (let i = 0; i < 6; i++) yield atMost(f, `dup-${i + 5}-grams`, ratio(grams.duplicateChars(i + 5), length), c.repetition_dup_ngram_fracs[i]);
+}
+
+// ------------------------------------------------------------------------------------- C4
+
+export const c4Options = z.object({
+  c4: z.boolean().default(true).describe('apply the C4 rules (line clean-up, then document rules)'),
+  c4_max_word_length: z.number().int().min(1).default(1000).describe('C4: drop lines with a word longer than this'),
+  c4_remove_citations: z.boolean().default(true).describe('C4: strip citation markers ([1], [edit], [citation needed])'),
+  c4_terminal_punct: z.boolean().default(true).describe('C4: drop lines that do not end in terminal punctuation (. ? ! " \') or end in "..."'),
+  c4_min_words_per_line: z.number().int().min(0).default(3).describe('C4: drop lines with fewer words'),
+  c4_lorem_ipsum: z.boolean().default(true).describe('C4: drop documents containing "lorem ipsum"'),
+  c4_javascript: z.boolean().default(true).describe('C4: drop lines mentioning "javascript"'),
+  c4_curly_bracket: z.boolean().default(true).describe('C4: drop documents containing "{"'),
+  c4_policy: z.boolean().default(true).describe('C4: drop lines about terms of use, privacy or cookie policies'),
+  c4_min_sentences: z.number().int().min(0).default(5).describe('C4: drop documents with fewer sentences (after line clean-up)'),
+});
+type C4 = z.infer<typeof c4Options>;
+
+const CITATION = /\[\d*]|\[edit]|\[citation needed]/g;
+const END_PUNCTUATION = ['.', '?', '!', '"', "'"];
+const POLICY = ['terms of use', 'privacy policy', 'cookie policy', 'uses cookies', 'use of cookies', 'use cookies'];
+
+export interface C4Result {
+  /** The cleaned text (lines kept, joined by "\n"). */
+  text: string;
+  checks: RuleCheck[];
+  /** Lines removed, by reason. */
+  removed: Record<string, number>;
+}
+
+/** C4's line clean-up and document rules; `checks` ends at the first failure unless `all`. */
+export function c4Quality(text: string, c: C4, all = false): C4Result {
+  const f = 'c4';
+  const removed: Record<string, number> = {};
+  const remove = (why: string) => (removed[why] = (removed[why] ?? 0) + 1);
+  const checks: RuleCheck[] = [];
+  const kept: string[] = [];
+  let sentenceCount = 0;
+  let lorem = false;
+  let curly = false;
+  for (const raw of new TextView(text).splitLines) {
+    let line = raw.trim();
+    const words = line.split(/\s+/).filter(Boolean);
+    if (words.some((w) => w.length > c.c4_max_word_length)) {
+      remove('too-long-word');
+      continue;
+    }
+    if (c.c4_remove_citations) line = line.replace(CITATION, '');
+    if (c.c4_terminal_punct && (!END_PUNCTUATION.some((p) => line.endsWith(p)) || line.endsWith('...'))) {
+      remove('no-terminal-punctuation');
+      continue;
+    }
+    if (words.length < c.c4_min_words_per_line) {
+      remove('too-few-words');
+      continue;
+    }
+    const lower = line.toLowerCase();
+    if (c.c4_lorem_ipsum && lower.includes('lorem ipsum')) {
+      lorem = true;
+      if (!all) break;
+    }
+    if (c.c4_javascript && lower.includes('javascript')) {
+      remove('javascript');
+      continue;
+    }
+    if (c.c4_curly_bracket && line.includes('{')) {
+      curly = true;
+      if (!all) break;
+    }
+    if (c.c4_policy && POLICY.some((p) => lower.includes(p))) {
+      remove('policy');
+      continue;
+    }
+    sentenceCount += sentences(line).length;
+    kept.push(line);
+  }
+  if (c.c4_lorem_ipsum) checks.push(absent(f, 'lorem-ipsum', lorem));
+  if (c.c4_curly_bracket && (all || !lorem)) checks.push(absent(f, 'curly-bracket', curly));
+  if (all || (!lorem && !curly)) checks.push(atLeast(f, 'too-few-sentences', sentenceCount, c.c4_min_sentences));
+  return { text: kept.join('\n').trim(), checks: all ? checks : checks.slice(0, firstFailure(checks) + 1), removed };
+}
+
+function firstFailure(checks: readonly RuleCheck[]): number {
+  const i = checks.findIndex((x) => !x.pass);
+  return i === -1 ? checks.length : i;
+}
+
+// --------------------------------------------------------------------------------- FineWeb
+
+export const finewebOptions = z.object({
+  fineweb: z.boolean().default(true).describe('apply the FineWeb rules'),
+  fineweb_min_punct_line_share: z.number().min(0).max(1).default(0.12).describe('FineWeb: smallest share of lines ending in terminal punctuation'),
+  fineweb_punct_exclude_zero: z.boolean().default(false).describe('FineWeb: let documents with no such line at all pass the rule above'),
+  fineweb_max_short_line_share: z.number().min(0).max(1).default(0.67).describe('FineWeb: largest share of short lines'),
+  fineweb_short_line_length: z.number().int().min(0).default(30).describe('FineWeb: a short line has at most this many characters'),
+  fineweb_max_dup_line_char_share: z.number().min(0).max(1).default(0.01).describe('FineWeb: largest share of characters in repeated lines'),
+  fineweb_max_newlines_per_word: z.number().min(0).default(0.3).describe('FineWeb: most newlines per word (list-like pages)'),
+});
+type FineWeb = z.infer<typeof finewebOptions>;
+
+const TERMINAL = /\p{Sentence_Terminal}$/u;
+
+export function* finewebQuality(v: TextView, c: FineWeb): Generator<RuleCheck> {
+  const f = 'fineweb';
+  const lines = v.text.split('\n').filter((l) => l.trim() !== '');
+  yield atLeast(f, 'no-lines', lines.length, 1);
+  const punct = ratio(lines.filter((l) => TERMINAL.test(l)).length, lines.length);
+  const punctCheck = atLeast(f, 'few-punctuated-lines', punct, c.fineweb_min_punct_line_share);
+  if (c.fineweb_punct_exclude_zero && punct === 0) punctCheck.pass = true;
+  yield punctCheck;
+  yield atMost(f, 'many-short-lines', ratio(lines.filter((l) => l.length <= c.fineweb_short_line_length).length, lines.length), c.fineweb_max_short_line_share);
+  yield atMost(f, 'dup-line-chars', ratio(duplicates(lines).chars, v.text.replace(/\n/g, '').length), c.fineweb_max_dup_line_char_share);
+  yield atMost(f, 'many-newlines', ratio(count(v.text, '\n'), v.words.length), c.fineweb_max_newlines_per_word);
+}
+
+// ---------------------------------------------------------------------------------- all
+
+export const heuristicOptions = gopherRepetitionOptions.extend(gopherQualityOptions.shape).extend(c4Options.shape).extend(finewebOptions.shape);
+export type HeuristicConfig = z.infer<typeof heuristicOptions>;
+
+export interface Verdict {
+  /** The text after C4's line clean-up (the input text when C4 is off). */
+  text: string;
+  /** Every check run, in order; the last one failed when `failed` is set. */
+  checks: RuleCheck[];
+  failed: RuleCheck | null;
+  /** C4 lines removed, by reason. */
+  linesRemoved: Record<string, number>;
+}
+
+/**
+ * All enabled families in FineWeb's order (repetition, quality, C4, FineWeb on C4's text);
+ * stops at the first failure unless `all`.
+ */
+export function judge(text: string, c: HeuristicConfig, all = false): Verdict {
+  const checks: RuleCheck[] = [];
+  let failed: RuleCheck | null = null;
+  const take = (gen: Iterable<RuleCheck>): boolean => {
+    for (const check of gen) {
+      checks.push(check);
+      if (!check.pass && !failed) {
+        failed = check;
+        if (!all) return false;
+      }
+    }
+    return true;
+  };
+  const view = new TextView(text);
+  let cleaned = text;
+  let linesRemoved: Record<string, number> = {};
+  const go =
+    (!c.gopher_repetition || take(gopherRepetition(view, c))) &&
+    (!c.gopher_quality || take(gopherQuality(view, c))) &&
+    (!c.c4 ||
+      take(
+        (() => {
+          const r = c4Quality(text, c, all);
+          cleaned = r.text;
+          linesRemoved = r.removed;
+          return r.checks;
+        })(),
+      ));
+  if (go && c.fineweb) take(finewebQuality(cleaned === text ? view : new TextView(cleaned), c));
+  return { text: cleaned, checks, failed, linesRemoved };
+}
