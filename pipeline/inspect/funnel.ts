@@ -83,7 +83,19 @@ export function funnelTable(funnel: readonly FunnelStage[]): string {
     .map((f) => [f, Object.entries(f.counters).filter(([k]) => k.startsWith('skipped:'))] as const)
     .filter(([, entries]) => entries.length > 0)
     .map(([f, entries]) => `${f.dir}: records that are not documents: ${entries.sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k.slice(8)} ${formatCount(n)}`).join(', ')}`);
+  // Other counted things, by group ("c4 lines removed:no-terminal-punctuation" -> group "c4 lines removed").
+  const QUIET = ['skipped', 'records', 'http'];
+  const counted = funnel.flatMap((f) => {
+    const groups = new Map<string, [string, number][]>();
+    for (const [key, n] of Object.entries(f.counters)) {
+      const at = key.lastIndexOf(':');
+      const group = key.slice(0, at);
+      if (at <= 0 || QUIET.includes(group)) continue;
+      groups.set(group, [...(groups.get(group) ?? []), [key.slice(at + 1), n]]);
+    }
+    return [...groups].map(([group, entries]) => `${f.dir}: ${group}: ${entries.sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${formatCount(n)}`).join(', ')}`);
+  });
   const problems = funnel.filter((f) => f.problems > 0).map((f) => `${f.dir}: ${formatCount(f.problems)} damaged input spots (see _stats)`);
   const broken = funnel.filter((f) => f.accounting !== 'ok').map((f) => `${f.dir}: ACCOUNTING BROKEN: ${(f.accounting as string[]).join('; ')}`);
-  return [...lines, ...skipped, ...problems, ...broken].join('\n');
+  return [...lines, ...skipped, ...counted, ...problems, ...broken].join('\n');
 }

@@ -49,7 +49,7 @@ export function scoreColumn(c: QualityConfig): string {
 }
 
 const format = (v: number) => (Number.isInteger(v) ? String(v) : v.toPrecision(3));
-const failure = (check: RuleCheck) => drop(check.rule, `${format(check.value)} (needs ${check.limit})`);
+const failure = (check: RuleCheck) => drop(check.rule, check.limit === 'absent' ? 'found (needs absent)' : `${format(check.value)} (needs ${check.limit})`);
 const scoresFile = (dir: string, task: number) => join(dir, `${layout.partBase(task)}-scores.f32`);
 
 async function qualitySteps(config: StageConfig, task: { index: number }, ctx: TaskContext): Promise<Step[]> {
@@ -77,7 +77,7 @@ async function qualitySteps(config: StageConfig, task: { index: number }, ctx: T
       kind: 'transform',
       apply(doc) {
         const r = c4Quality(typeof doc.text === 'string' ? doc.text : '', config);
-        for (const [why, n] of Object.entries(r.removed)) ctx.count(`c4 lines removed: ${why}`, n);
+        for (const [why, n] of Object.entries(r.removed)) ctx.count(`c4 lines removed:${why}`, n);
         const failed = r.checks.find((x) => !x.pass);
         // An excluded document keeps its original text, so the exclusion shard shows what was judged.
         if (failed) return failure(failed);
@@ -111,7 +111,7 @@ async function qualitySteps(config: StageConfig, task: { index: number }, ctx: T
       async apply(doc) {
         const s = await score(doc);
         doc[column] = s;
-        return min !== undefined && s < min ? drop('low-score', `${column} ${format(s)} < ${format(min)}`) : undefined;
+        return min !== undefined && s < min ? drop('low-score', `${column} ${Number(s.toPrecision(6))} < ${min}`) : undefined;
       },
       close,
     });

@@ -4,7 +4,7 @@
  * balanced by sampling, shuffled with the seed, and a held-out share reports accuracy and
  * ROC AUC before the model is written.
  */
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import * as z from 'zod';
@@ -44,13 +44,15 @@ export const trainOptions = z
   .strict();
 export type TrainConfig = z.infer<typeof trainOptions>;
 
-const isShardInput = (input: string) => input.endsWith('.arrow') || (existsSync(input) && statSync(input).isDirectory() && existsSync(join(input, '_manifest.json')));
+/** A shard file, or a directory of them (a stage output, its excluded/ part). */
+const isShardInput = (input: string) =>
+  input.endsWith('.arrow') || (existsSync(input) && statSync(input).isDirectory() && (existsSync(join(input, '_manifest.json')) || readdirSync(input).some((n) => n.endsWith('.arrow'))));
 
 /** The texts of the documents in `inputs`: stage outputs and shards, or files `refinery import` reads. */
 export async function* readTexts(inputs: readonly string[]): AsyncGenerator<string> {
   const shards = inputs.filter(isShardInput);
   const files = inputs.filter((i) => !isShardInput(i));
-  for (const task of listTasks({ kind: 'shards' }, shards)) {
+  for (const task of shards.length ? listTasks({ kind: 'shards' }, shards) : []) {
     const shard = await openShard(task.path);
     try {
       for await (const doc of shard.docs()) if (typeof doc.text === 'string') yield doc.text;
