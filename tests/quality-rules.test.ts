@@ -130,6 +130,32 @@ describe('Gopher repetition rules', () => {
       edge((t) => gr(t, `dup-${n}-grams`), inside, padTo(`${s} ${s}`, need - 2));
     }
   });
+  it('hashed n-gram measures equal the string definitions (datatrove: Counter of joined n-grams, set of seen ones)', () => {
+    const vocabulary = Array.from({ length: 12 }, () => word(random.int(1, 5)));
+    for (let doc = 0; doc < 60; doc++) {
+      // few distinct words, so n-grams repeat, overlap and tie
+      const ws = Array.from({ length: random.int(1, 400) }, () => vocabulary[random.int(0, doc % 2 ? 3 : 11)]);
+      const text = ws.join(' ');
+      for (const n of [2, 3, 4]) {
+        const counts = new Map<string, number>();
+        for (let k = 0; k + n <= ws.length; k++) counts.set(ws.slice(k, k + n).join(' '), (counts.get(ws.slice(k, k + n).join(' ')) ?? 0) + 1);
+        let best = '';
+        let most = 0;
+        for (const [g, c] of counts) if (c > most) [best, most] = [g, c];
+        if (counts.size) expect(gr(text, `top-${n}-gram`).value).toBeCloseTo((best.length * most) / text.length, 12);
+      }
+      for (let n = 5; n <= 10; n++) {
+        const seen = new Set<string>();
+        let chars = 0;
+        for (let k = 0; k + n <= ws.length; ) {
+          const g = ws.slice(k, k + n).join('');
+          if (seen.has(g)) [chars, k] = [chars + g.length, k + n];
+          else [k] = [k + 1, seen.add(g)];
+        }
+        expect(gr(text, `dup-${n}-grams`).value).toBeCloseTo(chars / text.length, 12);
+      }
+    }
+  });
 });
 
 describe('C4 rules', () => {

@@ -9,7 +9,7 @@
  * counts, as the Gopher paper means); ratios over a document without words are 0, not a crash.
  */
 import * as z from 'zod';
-import { combine, hashKey, hashString } from '../text/hash.js';
+import { combine, hashString } from '../text/hash.js';
 import { TextView, duplicates, hasLetter, isSymbolWord, sentences } from './text-view.js';
 
 export interface RuleCheck {
@@ -98,60 +98,92 @@ export const gopherRepetitionOptions = z.object({
 });
 type GopherRepetition = z.infer<typeof gopherRepetitionOptions>;
 
-/** Words as 52-bit hash keys and lengths, so n-grams are counted without building strings. */
+/**
+ * Word n-grams as 64-bit hashes (two 32-bit halves), grown one word at a time (the n-gram hashes
+ * come from the (n-1)-gram hashes plus one word), so every n from 2 to 10 costs one pass, and
+ * counted in an open-addressing table of typed arrays: no strings, no boxed numbers.
+ */
 class NGrams {
-  readonly ids: Uint32Array;
-  readonly lengths: Uint32Array;
+  private readonly ids: Uint32Array;
+  /** prefix[i]: characters in the first i words. */
+  private readonly prefix: Float64Array;
+  private readonly hi: Uint32Array;
+  private readonly lo: Uint32Array;
+  private n = 0;
+  // the table: slot -> 1 + position of the n-gram's first occurrence (0 = empty), and its count
+  private readonly mask: number;
+  private readonly first: Int32Array;
+  private readonly count: Int32Array;
   constructor(words: readonly string[]) {
-    this.ids = new Uint32Array(words.length);
-    this.lengths = new Uint32Array(words.length);
-    words.forEach((w, i) => {
-      this.ids[i] = hashString(w);
-      this.lengths[i] = w.length;
-    });
-  }
-  key(at: number, n: number): number {
-    let hi = 0x2545f491;
-    let lo = 0x9e3779b9;
-    for (let i = at; i < at + n; i++) {
-      hi = combine(hi, this.ids[i]);
-      lo = combine(lo ^ 0x68e31da4, this.ids[i]);
+    const size = words.length;
+    this.ids = new Uint32Array(size);
+    this.prefix = new Float64Array(size + 1);
+    for (let i = 0; i < size; i++) {
+      this.ids[i] = hashString(words[i]);
+      this.prefix[i + 1] = this.prefix[i] + words[i].length;
     }
-    return hashKey(hi, lo);
+    this.hi = new Uint32Array(size).fill(0x2545f491);
+    this.lo = new Uint32Array(size).fill(0x9e3779b9);
+    const slots = 2 ** Math.ceil(Math.log2(Math.max(2, size) * 2));
+    this.mask = slots - 1;
+    this.first = new Int32Array(slots);
+    this.count = new Int32Array(slots);
   }
-  chars(at: number, n: number): number {
-    let sum = 0;
-    for (let i = at; i < at + n; i++) sum += this.lengths[i];
-    return sum;
+
+  /** Hashes every n-gram; returns how many there are. */
+  private grow(n: number): number {
+    const { ids, hi, lo } = this;
+    for (; this.n < n; this.n++) {
+      const last = this.n;
+      for (let at = 0; at + last < ids.length; at++) {
+        const id = ids[at + last];
+        hi[at] = combine(hi[at], id);
+        lo[at] = combine(lo[at] ^ 0x68e31da4, id);
+      }
+    }
+    this.first.fill(0);
+    this.count.fill(0);
+    return Math.max(0, ids.length - n + 1);
+  }
+  /** The slot of the n-gram at `at`: where it was first counted, or the empty slot it goes in. */
+  private slot(at: number): number {
+    const { hi, lo, first, mask } = this;
+    for (let s = lo[at] & mask; ; s = (s + 1) & mask) {
+      const f = first[s];
+      if (f === 0 || (lo[f - 1] === lo[at] && hi[f - 1] === hi[at])) return s;
+    }
+  }
+  private chars(at: number, n: number): number {
+    return this.prefix[at + n] - this.prefix[at];
   }
 
   /** Characters of the most frequent n-gram (joined by spaces) times its count; ties go to the first seen. */
   topChars(n: number): number | null {
-    const count = this.ids.length - n + 1;
-    if (count <= 0) return null;
-    const seen = new Map<number, { count: number; first: number }>();
-    for (let at = 0; at < count; at++) {
-      const k = this.key(at, n);
-      const entry = seen.get(k);
-      if (entry) entry.count++;
-      else seen.set(k, { count: 1, first: at });
+    const total = this.grow(n);
+    if (total === 0) return null;
+    let best = 0;
+    let most = 0;
+    for (let at = 0; at < total; at++) {
+      const s = this.slot(at);
+      if (this.first[s] === 0) this.first[s] = at + 1;
+      const c = ++this.count[s];
+      const f = this.first[s] - 1;
+      if (c > most || (c === most && f < best)) [best, most] = [f, c];
     }
-    let best = { count: 0, first: 0 };
-    for (const e of seen.values()) if (e.count > best.count || (e.count === best.count && e.first < best.first)) best = e;
-    return (this.chars(best.first, n) + n - 1) * best.count;
+    return (this.chars(best, n) + n - 1) * most;
   }
 
   /** Characters (joined without spaces) of n-grams seen before, skipping past each repeat. */
   duplicateChars(n: number): number {
-    const seen = new Set<number>();
+    const total = this.grow(n);
     let chars = 0;
-    for (let at = 0; at < this.ids.length - n + 1; ) {
-      const k = this.key(at, n);
-      if (seen.has(k)) {
+    for (let at = 0; at < total; ) {
+      const s = this.slot(at);
+      if (this.first[s] !== 0) {
         chars += this.chars(at, n);
         at += n;
       } else {
-        seen.add(k);
+        this.first[s] = at + 1;
         at++;
       }
     }
