@@ -12,7 +12,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeBrownJsonl } from './brown.js';
 import { serveWarcPages } from './demo-site.js';
-import { largestClusters } from '../pipeline/inspect/inspect.js';
+import { findDocs, largestClusters, shardPath } from '../pipeline/inspect/inspect.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const out = process.env.REFINERY_DEMO_OUT ?? join(root, 'out', 'demo');
@@ -44,6 +44,17 @@ await refinery('inspect', rel('dedup'), '--clusters', '3');
 const [largest] = await largestClusters(join(out, 'dedup'), 1);
 if (largest) await refinery('inspect', rel('dedup'), '--cluster', largest.id);
 
+// A quality classifier as DCLM trains one: curated text (Brown) against web text the rules
+// excluded; then the best half of the rule-passing web text by its score, and one excluded
+// document's rules explained.
+await refinery('quality', 'train', '--positive', rel('imported'), '--negative', rel('quality', 'excluded'), '-o', rel('quality-model.bin'), '--seed', '1');
+await refinery('quality', 'filter', rel('quality'), '-o', rel('hq'), '--classifier', rel('quality-model.bin'), '--keep-top', '50%', '--no-gopher-quality', '--no-gopher-repetition', '--no-c4', '--no-fineweb', '--progress', 'log');
+const [repetitive] = await findDocs(shardPath(join(out, 'quality'), true), (d) => d.excluded_by === 'gopher-repetition', 1);
+if (repetitive) {
+  writeFileSync(join(out, 'repetitive.txt'), String(repetitive.text));
+  await refinery('quality', 'explain', rel('repetitive.txt'));
+}
+
 // The crawler, on a local site serving pages of the sample web (no network), then ingest.
 const site = await serveWarcPages(join(out, 'web', 'sample-web-00000.warc.gz'), 40);
 writeFileSync(join(out, 'seeds.txt'), `${site.url}/\n`);
@@ -51,5 +62,5 @@ await refinery('crawl', '--seeds', rel('seeds.txt'), '-o', rel('crawl'), '--allo
 await site.close();
 await refinery('ingest', rel('crawl'), '-o', rel('crawled'));
 
-await refinery('stats', rel('raw'), rel('text'), rel('clean'), rel('unique'), rel('dedup'), rel('deduped'), rel('crawled'), rel('imported'), rel('exported'), '--svg', rel('funnel.svg'));
+await refinery('stats', rel('raw'), rel('text'), rel('clean'), rel('unique'), rel('dedup'), rel('deduped'), rel('quality'), rel('hq'), rel('crawled'), rel('imported'), rel('exported'), '--svg', rel('funnel.svg'));
 console.log(`\ndemo: done. Shards in ${relative(root, out)}/, funnel chart in ${rel('funnel.svg')}`);

@@ -12,6 +12,8 @@ import { bucketOptions, clusterOptions, pipelineOptions } from '../pipeline/dedu
 import { filterOptions } from '../pipeline/dedup/filter.js';
 import { lineOptions } from '../pipeline/dedup/lines.js';
 import { signatureOptions } from '../pipeline/dedup/signatures.js';
+import { qualityOptions } from '../pipeline/quality/index.js';
+import { trainOptions } from '../pipeline/quality/train.js';
 import { STAGES } from '../pipeline/stages.js';
 import { cleanup, cli, expectAccounting, readDocs, tempDir } from './helpers/cli.js';
 
@@ -127,7 +129,7 @@ describe('help', () => {
     expect(top.code).toBe(0);
     const stages = STAGES.filter((s) => !s.internal);
     for (const stage of stages) expect(top.stdout).toContain(stage.name);
-    for (const cmd of ['dedup', 'run', 'inspect', 'stats']) expect(top.stdout).toContain(cmd);
+    for (const cmd of ['dedup', 'quality', 'run', 'inspect', 'stats']) expect(top.stdout).toContain(cmd);
     const commands: [string[], z.ZodObject[]][] = [
       ...stages.map((stage): [string[], z.ZodObject[]] => [[stage.name], [stage.options, runOptions]]),
       [['dedup', 'minhash'], [pipelineOptions, runOptions]],
@@ -137,6 +139,9 @@ describe('help', () => {
       [['dedup', 'buckets'], [bucketOptions, runOptions.pick({ workers: true, rank: true, world_size: true, progress: true })]],
       [['dedup', 'cluster'], [clusterOptions]],
       [['dedup', 'filter'], [filterOptions, runOptions]],
+      [['quality', 'filter'], [qualityOptions, runOptions]],
+      [['quality', 'train'], [trainOptions.omit({ output: true })]],
+      [['quality', 'explain'], [qualityOptions.omit({ keep_top: true, work: true })]],
     ];
     for (const [cmd, schemas] of commands) {
       const help = cli([...cmd, '--help']).stdout.replace(/\s+/g, ' '); // commander wraps long lines

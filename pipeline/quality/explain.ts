@@ -17,7 +17,7 @@ export async function explain(text: string, c: QualityConfig): Promise<Explanati
   const verdict = judge(text, c, true);
   let classifier: Explanation['classifier'] = null;
   if (c.classifier) {
-    const model = await Classifier.open(c.classifier, c.classifier_label);
+    const model = await Classifier.open(c.classifier, c.label);
     try {
       const score = await model.score(verdict.text);
       classifier = { column: scoreColumn(c), score, min: c.min_score ?? null, pass: c.min_score === undefined || score >= c.min_score };

@@ -14,6 +14,7 @@ import * as z from 'zod';
 import { RunError, UserError } from '../core/errors.js';
 import { runStage, type RunOptions } from '../core/executor.js';
 import { listTasks } from '../core/inputs.js';
+import { formatCount } from '../core/progress.js';
 import { layout, writeFileAtomic } from '../core/layout.js';
 import type { Doc } from '../core/schema.js';
 import { defineStage, drop, type Sink, type SinkOptions, type Step, type TaskContext } from '../core/stage.js';
@@ -24,7 +25,7 @@ import { TextView } from './text-view.js';
 
 export const classifierOptions = z.object({
   classifier: z.string().optional().describe('a fastText model from "refinery quality train" (model.bin): adds the score column quality_<name>'),
-  classifier_label: z.string().optional().describe("the label whose probability is the score (default: the model's positive label)"),
+  label: z.string().optional().describe("--classifier: the label whose probability is the score (default: the model's positive label, as trained with --label)"),
   classifier_name: z.string().regex(/^[a-z0-9_]+$/).optional().describe('the score column is quality_<name> (default: the label)'),
   min_score: z.number().min(0).max(1).optional().describe('exclude documents whose score is below this'),
   keep_top: z
@@ -44,7 +45,7 @@ type StageConfig = z.infer<typeof stageOptions>;
 
 export function scoreColumn(c: QualityConfig): string {
   if (!c.classifier) throw new UserError('no --classifier');
-  const name = c.classifier_name ?? (c.classifier_label ?? readModelInfo(c.classifier).label).replace(/[^a-z0-9_]/g, '_');
+  const name = c.classifier_name ?? (c.label ?? readModelInfo(c.classifier).label).replace(/[^a-z0-9_]/g, '_');
   return `quality_${name}`;
 }
 
@@ -100,7 +101,7 @@ async function qualitySteps(config: StageConfig, task: { index: number }, ctx: T
         return recorded[next++];
       };
     } else {
-      const classifier = await Classifier.open(config.classifier, config.classifier_label);
+      const classifier = await Classifier.open(config.classifier, config.label);
       score = (doc) => classifier.score(typeof doc.text === 'string' ? doc.text : '');
       close = () => classifier.close();
     }
@@ -199,6 +200,6 @@ export async function runQuality(inputs: readonly string[], out: string, config:
   await run(scoreStage, base, scores, { ...options, overwrite: false });
   const share = Number(config.keep_top.slice(0, -1)) / 100;
   const { threshold, scored, keep } = topThreshold(scores, listTasks({ kind: 'shards' }, inputs).length, share);
-  log(`quality: keeping the top ${config.keep_top} of ${scored} scored documents (${keep}): ${scoreColumn(config)} >= ${format(threshold)}`);
+  log(`quality: keeping the top ${config.keep_top} of ${formatCount(scored)} scored documents (${formatCount(keep)}): ${scoreColumn(config)} >= ${format(threshold)}`);
   await run(qualityStage, { ...base, min_score: Math.min(1, threshold), scores_from: scores }, out, options);
 }
