@@ -18,9 +18,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Random } from '../pipeline/core/random.js';
-import { Classifier } from '../pipeline/quality/fasttext.js';
+import { Classifier } from '../pipeline/classify/fasttext.js';
 import { heuristicOptions, judge } from '../pipeline/quality/heuristics.js';
-import { accuracy, rocAuc } from '../pipeline/quality/metrics.js';
+import { accuracy, rocAuc } from '../pipeline/classify/metrics.js';
 import { trainClassifier, trainOptions, type TrainConfig } from '../pipeline/quality/train.js';
 import { sharedDataDir } from './extraction-data.js';
 

@@ -4,11 +4,11 @@
  * are several stages and reduce steps behind one name.
  */
 import type * as z from 'zod';
-import { RunError, UserError } from './core/errors.js';
-import { runStage, type RunOptions } from './core/executor.js';
+import { UserError } from './core/errors.js';
+import { runStageOrThrow, type RunOptions, type Runner } from './core/executor.js';
 import type { Stage, StageConfig } from './core/stage.js';
 import { filterStage as dedupFilterStage } from './dedup/filter.js';
-import { dedupPipeline, pipelineOptions, type PipelineConfig, type Runner } from './dedup/index.js';
+import { dedupPipeline, pipelineOptions, type PipelineConfig } from './dedup/index.js';
 import { dedupLines, lineFilterStage, lineKeyStage, lineOptions, type LineConfig } from './dedup/lines.js';
 import { signatureStage as dedupSignatureStage } from './dedup/signatures.js';
 import { exportStage } from './export/index.js';
@@ -17,8 +17,11 @@ import { importStage } from './import/index.js';
 import { ingestStage } from './ingest/index.js';
 import { piiStage } from './pii/index.js';
 import { qualityOptions, qualityStage, runQuality, scoreStage, type QualityConfig } from './quality/index.js';
+import { domainStage } from './domains/index.js';
+import { mixCountStage, mixOptions, mixStage, runMix, type MixConfig } from './mix/index.js';
+import { runSelect, selectOptions, selectScoreStage, selectStage, type SelectConfig } from './select/index.js';
 
-export const STAGES: readonly Stage[] = [ingestStage, extractStage, piiStage, importStage, exportStage, dedupSignatureStage, dedupFilterStage, lineKeyStage, lineFilterStage, qualityStage, scoreStage];
+export const STAGES: readonly Stage[] = [ingestStage, extractStage, piiStage, importStage, exportStage, dedupSignatureStage, dedupFilterStage, lineKeyStage, lineFilterStage, qualityStage, scoreStage, domainStage, mixCountStage, mixStage, selectScoreStage, selectStage];
 
 export function stageByName(name: string): Stage {
   const stage = STAGES.find((s) => s.name === name);
@@ -34,10 +37,7 @@ export interface Operation {
 }
 
 export async function runPublicStage(stage: Stage, config: StageConfig, inputs: string[], out: string, options: RunOptions, r: Runner): Promise<void> {
-  const result = await runStage({ stage, config, inputs, out, options, workerScript: r.workerScript, version: r.version, log: r.log });
-  if (result.failed.length > 0) {
-    throw new RunError(`${stage.name}: ${result.failed.length} task(s) failed; rerun the same command to retry them (finished tasks are kept)`);
-  }
+  await runStageOrThrow(stage, config, inputs, out, options, r);
 }
 
 export const OPERATIONS: readonly Operation[] = [
@@ -51,6 +51,14 @@ export const OPERATIONS: readonly Operation[] = [
   })),
   { name: 'dedup-lines', options: lineOptions, run: (config, inputs, out, options, r) => dedupLines(inputs, out, config as LineConfig, options, r) },
   { name: 'quality', options: qualityOptions, run: (config, inputs, out, options, r) => runQuality(inputs, out, config as QualityConfig, options, r) },
+  {
+    name: 'mix',
+    options: mixOptions,
+    run: async (config, inputs, out, options, r) => {
+      await runMix(inputs, out, config as MixConfig, options, r);
+    },
+  },
+  { name: 'select', options: selectOptions, run: (config, inputs, out, options, r) => runSelect(inputs, out, config as SelectConfig, options, r) },
 ];
 
 export function operationByName(name: string): Operation {

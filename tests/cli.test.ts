@@ -14,6 +14,9 @@ import { lineOptions } from '../pipeline/dedup/lines.js';
 import { signatureOptions } from '../pipeline/dedup/signatures.js';
 import { qualityOptions } from '../pipeline/quality/index.js';
 import { trainOptions } from '../pipeline/quality/train.js';
+import { domainTrainOptions } from '../pipeline/domains/train.js';
+import { mixOptions } from '../pipeline/mix/index.js';
+import { selectOptions } from '../pipeline/select/index.js';
 import { STAGES } from '../pipeline/stages.js';
 import { cleanup, cli, expectAccounting, readDocs, tempDir } from './helpers/cli.js';
 
@@ -129,7 +132,7 @@ describe('help', () => {
     expect(top.code).toBe(0);
     const stages = STAGES.filter((s) => !s.internal);
     for (const stage of stages) expect(top.stdout).toContain(stage.name);
-    for (const cmd of ['dedup', 'quality', 'run', 'inspect', 'stats']) expect(top.stdout).toContain(cmd);
+    for (const cmd of ['dedup', 'quality', 'mix', 'select', 'run', 'inspect', 'stats']) expect(top.stdout).toContain(cmd);
     const commands: [string[], z.ZodObject[]][] = [
       ...stages.map((stage): [string[], z.ZodObject[]] => [[stage.name], [stage.options, runOptions]]),
       [['dedup', 'minhash'], [pipelineOptions, runOptions]],
@@ -142,6 +145,9 @@ describe('help', () => {
       [['quality', 'filter'], [qualityOptions, runOptions]],
       [['quality', 'train'], [trainOptions.omit({ output: true })]],
       [['quality', 'explain'], [qualityOptions.omit({ keep_top: true, work: true })]],
+      [['domains', 'train'], [domainTrainOptions.omit({ output: true })]],
+      [['mix'], [mixOptions, runOptions]],
+      [['select'], [selectOptions, runOptions]],
     ];
     for (const [cmd, schemas] of commands) {
       const help = cli([...cmd, '--help']).stdout.replace(/\s+/g, ' '); // commander wraps long lines

@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
+import type * as z from 'zod';
 import { loadYaml, parseOptions } from '../core/config.js';
 import { RunError, UserError, errorMessage } from '../core/errors.js';
 import { resolvePlacement, runOptions, runStage, type RunOptions, type StageResult } from '../core/executor.js';
@@ -27,9 +28,13 @@ import { filterOptions } from '../dedup/filter.js';
 import { dedupLines, lineOptions } from '../dedup/lines.js';
 import { signatureOptions } from '../dedup/signatures.js';
 import { explain, explanationTable } from '../quality/explain.js';
-import { qualityOptions, runQuality } from '../quality/index.js';
+import { qualityOptions, runQuality, type QualityConfig } from '../quality/index.js';
 import { trainClassifier, trainOptions } from '../quality/train.js';
 import { OPERATIONS, STAGES, operationByName, runPublicStage } from '../stages.js';
+import { domainTrainOptions, trainDomainClassifier } from '../domains/train.js';
+import { mixOptions, runMix, type MixConfig } from '../mix/index.js';
+import { mixSvg, mixTable } from '../mix/report.js';
+import { runSelect, selectOptions, type SelectConfig } from '../select/index.js';
 import { addSchemaFlags } from './flags.js';
 import { loadPipeline } from './pipeline-file.js';
 
@@ -57,18 +62,31 @@ const VERSION = packageVersion();
 /** How commands run stages: the compiled pool worker, this version, and the CLI for job processes. */
 const runner = { workerScript: workerScript(), version: VERSION, cliArgs: (sub: string[]) => sub };
 
-function addStageCommand(program: Command, stage: Stage): void {
-  const cmd = program
-    .command(stage.name)
-    .summary(stage.summary)
-    .description(`${stage.summary}\n\n${stage.description ?? ''}`.trimEnd())
-    .argument(
-      stage.resolveInputs ? '[inputs...]' : '<inputs...>',
-      stage.input.kind === 'shards' ? 'shard files or stage output directories' : `${stage.input.what}, directories of them${stage.input.urls ? ', or http(s) URLs' : ''}`,
-    )
-    .requiredOption('-o, --output <dir>', 'output directory')
+interface RunCommand {
+  name: string;
+  summary: string;
+  description?: string;
+  options: z.ZodObject;
+  inputs?: string;
+  /** Inputs may be absent (ingest --cc finds its own). */
+  optionalInputs?: boolean;
+  /** Flags of the command itself (output formats), not options of the run. */
+  extra?: (cmd: Command) => void;
+  run(inputs: string[], out: string, config: StageConfig, options: RunOptions, values: Record<string, unknown>): Promise<void>;
+}
+
+/** A command that runs over inputs into -o: options from flags and --config YAML, run options, scale-out help. */
+function addRunCommand(parent: Command, spec: RunCommand): Command {
+  const cmd = parent
+    .command(spec.name)
+    .summary(spec.summary)
+    .description(`${spec.summary}\n\n${spec.description ?? ''}`.trimEnd())
+    .argument(spec.optionalInputs ? '[inputs...]' : '<inputs...>', spec.inputs ?? 'shard files or stage output directories')
+    // Checked in the action, not by commander: commander also demands an ancestor's required options of its subcommands (domains train).
+    .option('-o, --output <dir>', 'output directory (required)')
     .option('--config <file.yaml>', 'read options from a YAML file (keys as the flags, with _ for -); flags override it');
-  const pickStage = addSchemaFlags(cmd, stage.options, 'Stage options:');
+  spec.extra?.(cmd);
+  const pickOptions = addSchemaFlags(cmd, spec.options, 'Options:');
   const pickRun = addSchemaFlags(cmd, runOptions, 'Run options:');
   cmd.addHelpText(
     'after',
@@ -77,16 +95,32 @@ function addStageCommand(program: Command, stage: Stage): void {
       `Reruns skip finished tasks; outputs of unfinished ones are replaced, never duplicated.`,
   );
   cmd.action(async (inputs: string[], values: Record<string, unknown>) => {
+    if (typeof values.output !== 'string') cmd.error("error: required option '-o, --output <dir>' not specified", { exitCode: 2, code: 'commander.missingMandatoryOptionValue' });
     const file = values.config as string | undefined;
     const fromFile = file ? (loadYaml(file) as Record<string, unknown>) : {};
     if (fromFile === null || typeof fromFile !== 'object' || Array.isArray(fromFile)) throw new UserError(`${file}: expected a mapping of options`);
     const runKeys = Object.keys(runOptions.shape);
-    const fileStage = Object.fromEntries(Object.entries(fromFile).filter(([k]) => !runKeys.includes(k)));
+    const fileOptions = Object.fromEntries(Object.entries(fromFile).filter(([k]) => !runKeys.includes(k)));
     const fileRun = Object.fromEntries(Object.entries(fromFile).filter(([k]) => runKeys.includes(k)));
-    const where = file ?? `refinery ${stage.name}`;
-    const config = parseOptions(stage.options, { ...fileStage, ...pickStage(values) }, where);
+    const where = file ?? `refinery ${commandPath(cmd)}`;
+    const config = parseOptions(spec.options, { ...fileOptions, ...pickOptions(values) }, where);
     const options = parseOptions(runOptions, { ...fileRun, ...pickRun(values) }, where);
-    await runPublicStage(stage, config, inputs, values.output as string, options, runner);
+    await spec.run(inputs, values.output as string, config, options, values);
+  });
+  return cmd;
+}
+
+const commandPath = (cmd: Command): string => (cmd.parent?.parent ? `${commandPath(cmd.parent)} ${cmd.name()}` : cmd.name());
+
+function addStageCommand(program: Command, stage: Stage): Command {
+  return addRunCommand(program, {
+    name: stage.name,
+    summary: stage.summary,
+    description: stage.description,
+    options: stage.options,
+    optionalInputs: stage.resolveInputs !== undefined,
+    inputs: stage.input.kind === 'shards' ? undefined : `${stage.input.what}, directories of them${stage.input.urls ? ', or http(s) URLs' : ''}`,
+    run: (inputs, out, config, options) => runPublicStage(stage, config, inputs, out, options, runner),
   });
 }
 
@@ -171,6 +205,68 @@ function addDedupCommands(program: Command): void {
 }
 
 /** `refinery quality ...`: the filter, classifier training, and one document's verdict. */
+/** `refinery domains train`: the topic classifier the domains stage uses for documents no URL rule labels. */
+function addDomainTrainCommand(domains: Command): void {
+  // "domains" has its own -o: its options count only before the subcommand's name (this needs the root's too).
+  domains.enablePositionalOptions();
+  domains.parent?.enablePositionalOptions();
+  const train = domains
+    .command('train')
+    .summary('train a fastText topic classifier from labelled documents')
+    .description(
+      'Train a fastText classifier (bigrams, softmax) with one label per document, read from --label-field (a column, or a ' +
+        'field of JSONL records, which import keeps in the metadata column). Each label is sampled up to --max-per-label; a ' +
+        'held-out share reports accuracy, macro F1 and each label\'s precision and recall. Use it with "domains --classifier model.bin".',
+    )
+    .requiredOption('-o, --output <model.bin>', 'the model file to write');
+  const schema = domainTrainOptions.omit({ output: true });
+  const pick = addSchemaFlags(train, schema, 'Training options:');
+  train.action(async (values: Record<string, unknown>) => {
+    const config = parseOptions(domainTrainOptions, { ...pick(values), output: values.output }, 'refinery domains train');
+    const report = await trainDomainClassifier(config);
+    const rows = Object.entries(report.labels).map(
+      ([label, x]) => `  ${label.padEnd(18)} train ${String(x.train).padStart(6)}  held out ${String(x.held).padStart(5)}  precision ${x.precision?.toFixed(2) ?? '-'}  recall ${x.recall?.toFixed(2) ?? '-'}`,
+    );
+    console.log(rows.join('\n'));
+    const skipped = Object.entries(report.skipped_labels).map(([l, n]) => `${l} (${n})`);
+    if (skipped.length) console.log(`  too few documents, left out: ${skipped.join(', ')}`);
+    const held = report.holdout_accuracy === null ? 'no hold-out' : `held out: accuracy ${report.holdout_accuracy.toFixed(3)}, macro F1 ${report.macro_f1?.toFixed(3)}`;
+    console.log(`domains train: ${report.model} (${formatBytes(report.bytes)}) in ${report.seconds.toFixed(1)} s; ${held}`);
+  });
+}
+
+/** `refinery mix` and `refinery select`: the mixture the model is trained on, and the high-quality subset. */
+function addMixCommands(program: Command): void {
+  addRunCommand(program, {
+    name: 'mix',
+    summary: 'resample documents to target proportions per domain (weights or temperature)',
+    description:
+      'Counts each domain\'s documents and bytes, plans how often each document is used (explicit --weights, or temperature ' +
+      'sampling p ~ n^(1/T)), capped at --max-epochs, within --budget; then writes the mix (repeats in part-*-rK files) and ' +
+      'prints the before/after table per domain. The same seed gives the same mix. The plan and the table are kept in _mix.json.',
+    options: mixOptions,
+    extra: (cmd) => cmd.option('--json', 'print the table as JSON').option('--svg <file>', 'draw the shares before and after as an SVG chart'),
+    async run(inputs, out, config, options, values) {
+      const report = await runMix(inputs, out, config as MixConfig, options, runner);
+      console.log(values.json ? JSON.stringify(report, null, 1) : mixTable(report));
+      if (typeof values.svg === 'string') {
+        mkdirSync(dirname(values.svg), { recursive: true });
+        writeFileSync(values.svg, mixSvg(report));
+      }
+    },
+  });
+  addRunCommand(program, {
+    name: 'select',
+    summary: 'keep the documents with the best values of a column (--top 10%, --min X); split off validation data',
+    description:
+      'The high-quality subset the trainer anneals on: documents by the value of --by (a quality score, say), either a global ' +
+      'share (--top, exact over all inputs, ties broken by a hash of the id) or bounds (--min, --max). --holdout writes ' +
+      '<output>/train and <output>/validation, split by a hash of the id, so no document is in both.',
+    options: selectOptions,
+    run: (inputs, out, config, options) => runSelect(inputs, out, config as SelectConfig, options, runner),
+  });
+}
+
 function addQualityCommands(program: Command): void {
   const quality = program
     .command('quality')
@@ -181,22 +277,11 @@ function addQualityCommands(program: Command): void {
         'classifier; "explain" shows every rule\'s value, threshold and verdict for one text.',
     );
 
-  const filter = quality
-    .command('filter')
-    .summary('apply the rules (and a classifier) to documents')
-    .argument('<inputs...>', 'shard files or stage output directories')
-    .requiredOption('-o, --output <dir>', 'output directory')
-    .option('--config <file.yaml>', 'read options from a YAML file (keys as the flags, with _ for -); flags override it');
-  const pickFilter = addSchemaFlags(filter, qualityOptions, 'Quality options:');
-  const pickFilterRun = addSchemaFlags(filter, runOptions, 'Run options:');
-  filter.action(async (inputs: string[], values: Record<string, unknown>) => {
-    const file = values.config as string | undefined;
-    const fromFile = file ? (loadYaml(file) as Record<string, unknown>) : {};
-    const runKeys = Object.keys(runOptions.shape);
-    const where = file ?? 'refinery quality filter';
-    const config = parseOptions(qualityOptions, { ...Object.fromEntries(Object.entries(fromFile).filter(([k]) => !runKeys.includes(k))), ...pickFilter(values) }, where);
-    const options = parseOptions(runOptions, { ...Object.fromEntries(Object.entries(fromFile).filter(([k]) => runKeys.includes(k))), ...pickFilterRun(values) }, where);
-    await runQuality(inputs, values.output as string, config, options, runner);
+  addRunCommand(quality, {
+    name: 'filter',
+    summary: 'apply the rules (and a classifier) to documents',
+    options: qualityOptions,
+    run: (inputs, out, config, options) => runQuality(inputs, out, config as QualityConfig, options, runner),
   });
 
   const train = quality
@@ -286,9 +371,14 @@ function buildProgram(): Command {
     .configureOutput({ outputError: (str, write) => write(`${str.trim().split('\n').join(' ').replace(/^error: /, 'refinery: ')}\n`) });
   program.configureHelp({ showGlobalOptions: false, sortSubcommands: false });
 
-  for (const stage of STAGES) if (!stage.internal) addStageCommand(program, stage);
+  for (const stage of STAGES) {
+    if (stage.internal) continue;
+    const cmd = addStageCommand(program, stage);
+    if (stage.name === 'domains') addDomainTrainCommand(cmd);
+  }
   addDedupCommands(program);
   addQualityCommands(program);
+  addMixCommands(program);
 
   const runCmd = program
     .command('run')

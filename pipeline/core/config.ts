@@ -160,3 +160,11 @@ export const byteSize = () =>
     }
     return Math.round(Number(m[1]) * unit);
   });
+
+/** A share written as a percentage ("10%", "0.5%"), kept as written; `shareOf` reads it. */
+export const percentage = () =>
+  z
+    .string()
+    .regex(/^\d+(\.\d+)?%$/, 'expected a percentage such as 10%')
+    .refine((p) => shareOf(p) <= 1, 'expected at most 100%');
+export const shareOf = (p: string) => Number(p.slice(0, -1)) / 100;

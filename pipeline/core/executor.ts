@@ -385,3 +385,21 @@ function runPool(
     for (let i = 0; i < size; i++) spawn();
   });
 }
+
+/** How library entry points run stages: the compiled pool worker, the version, the CLI for job processes, the log. */
+export interface Runner {
+  workerScript?: string;
+  version?: string;
+  /** Arguments of the CLI, for jobs run as separate processes. */
+  cliArgs?: (sub: string[]) => string[];
+  log?: (line: string) => void;
+}
+
+/** Run a stage over inputs into `out`; a failed task is an error that says how to retry. */
+export async function runStageOrThrow(stage: Stage, config: StageConfig, inputs: readonly string[], out: string, options: RunOptions, r: Runner): Promise<StageResult> {
+  const result = await runStage({ stage, config, inputs: [...inputs], out, options, workerScript: r.workerScript, version: r.version, log: r.log });
+  if (result.failed.length > 0) {
+    throw new RunError(`${stage.name}: ${result.failed.length} task(s) failed; rerun the same command to retry them (finished tasks are kept)`);
+  }
+  return result;
+}

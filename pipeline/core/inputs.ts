@@ -6,6 +6,8 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, join, relative, resolve } from 'node:path';
 import { UserError } from './errors.js';
+import type { ColumnSpec } from './schema.js';
+import { openShard } from './shard-reader.js';
 import type { InputSpec, TaskInput } from './stage.js';
 
 function walk(dir: string, keep: (name: string) => boolean, out: string[]): void {
@@ -78,3 +80,14 @@ export function listTasks(spec: InputSpec, inputs: readonly string[]): TaskInput
 
 /** What identifies the inputs of a run, for the rerun check. */
 export const inputIdentity = (tasks: readonly TaskInput[]) => tasks.map((t) => (isRemote(t.path) ? t.path : resolve(t.path)));
+
+/** The columns of every input shard, to check a column a stage needs before any task runs. */
+export async function shardColumns(inputs: readonly string[]): Promise<{ path: string; columns: readonly ColumnSpec[] }[]> {
+  const out: { path: string; columns: readonly ColumnSpec[] }[] = [];
+  for (const task of listTasks({ kind: 'shards' }, inputs)) {
+    const shard = await openShard(task.path);
+    out.push({ path: task.path, columns: shard.columns });
+    await shard.close();
+  }
+  return out;
+}

