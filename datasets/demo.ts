@@ -45,15 +45,26 @@ const [largest] = await largestClusters(join(out, 'dedup'), 1);
 if (largest) await refinery('inspect', rel('dedup'), '--cluster', largest.id);
 
 // A quality classifier as DCLM trains one: curated text (Brown) against web text the rules
-// excluded; then the best half of the rule-passing web text by its score, and one excluded
-// document's rules explained.
+// excluded; the best half of the rule-passing pages by its score; one excluded page explained.
 await refinery('quality', 'train', '--positive', rel('imported'), '--negative', rel('quality', 'excluded'), '-o', rel('quality-model.bin'), '--seed', '1');
-await refinery('quality', 'filter', rel('quality'), '-o', rel('hq'), '--classifier', rel('quality-model.bin'), '--keep-top', '50%', '--no-gopher-quality', '--no-gopher-repetition', '--no-c4', '--no-fineweb', '--progress', 'log');
+const scoreOnly = ['--no-gopher-quality', '--no-gopher-repetition', '--no-c4', '--no-fineweb', '--progress', 'log'];
+await refinery('quality', 'filter', rel('quality'), '-o', rel('quality-top'), '--classifier', rel('quality-model.bin'), '--keep-top', '50%', ...scoreOnly);
 const [repetitive] = await findDocs(shardPath(join(out, 'quality'), true), (d) => d.excluded_by === 'gopher-repetition', 1);
 if (repetitive) {
   writeFileSync(join(out, 'repetitive.txt'), String(repetitive.text));
   await refinery('quality', 'explain', rel('repetitive.txt'));
 }
+
+// Domains: the built-in URL rules (forums, shops, preprint servers, blogs), then a topic
+// classifier trained on the Brown corpus's 15 genres for the other pages.
+await refinery('domains', 'train', '--labelled', rel('brown'), '--label-field', 'genre', '-o', rel('topics.bin'));
+await refinery('domains', rel('quality'), '-o', rel('domains'), '--classifier', rel('topics.bin'), '--progress', 'log');
+// Every page scored by the quality classifier, then the training mix (temperature 2: small
+// domains up, large ones down; 1.2 MB; no page used more than 4 times) and the high-quality
+// subset for annealing, both with the same 2% of pages held out for validation.
+await refinery('quality', 'filter', rel('domains'), '-o', rel('scored'), '--classifier', rel('quality-model.bin'), ...scoreOnly);
+await refinery('mix', rel('scored'), '-o', rel('mix'), '--temperature', '2', '--max-epochs', '4', '--budget', '1.2MB', '--holdout', '2%', '--seed', '1', '--svg', rel('mix.svg'), '--progress', 'log');
+await refinery('select', rel('scored'), '-o', rel('hq'), '--by', 'quality_hq', '--top', '30%', '--holdout', '2%', '--progress', 'log');
 
 // The crawler, on a local site serving pages of the sample web (no network), then ingest.
 const site = await serveWarcPages(join(out, 'web', 'sample-web-00000.warc.gz'), 40);
@@ -62,5 +73,5 @@ await refinery('crawl', '--seeds', rel('seeds.txt'), '-o', rel('crawl'), '--allo
 await site.close();
 await refinery('ingest', rel('crawl'), '-o', rel('crawled'));
 
-await refinery('stats', rel('raw'), rel('text'), rel('clean'), rel('unique'), rel('dedup'), rel('deduped'), rel('quality'), rel('hq'), rel('crawled'), rel('imported'), rel('exported'), '--svg', rel('funnel.svg'));
-console.log(`\ndemo: done. Shards in ${relative(root, out)}/, funnel chart in ${rel('funnel.svg')}`);
+await refinery('stats', rel('raw'), rel('text'), rel('clean'), rel('unique'), rel('dedup'), rel('deduped'), rel('quality'), rel('quality-top'), rel('domains'), rel('mix'), rel('hq', 'train'), rel('hq', 'validation'), rel('crawled'), rel('imported'), rel('exported'), '--svg', rel('funnel.svg'));
+console.log(`\ndemo: done. Shards in ${relative(root, out)}/, funnel chart in ${rel('funnel.svg')}, mix chart in ${rel('mix.svg')}`);
