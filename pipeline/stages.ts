@@ -19,6 +19,7 @@ import { piiStage } from './pii/index.js';
 import { qualityOptions, qualityStage, runQuality, scoreStage, type QualityConfig } from './quality/index.js';
 import { domainStage } from './domains/index.js';
 import { mixCountStage, mixOptions, mixStage, runMix, type MixConfig } from './mix/index.js';
+import { mixTable } from './mix/report.js';
 import { runSelect, selectOptions, selectScoreStage, selectStage, type SelectConfig } from './select/index.js';
 
 export const STAGES: readonly Stage[] = [ingestStage, extractStage, piiStage, importStage, exportStage, dedupSignatureStage, dedupFilterStage, lineKeyStage, lineFilterStage, qualityStage, scoreStage, domainStage, mixCountStage, mixStage, selectScoreStage, selectStage];
@@ -55,7 +56,8 @@ export const OPERATIONS: readonly Operation[] = [
     name: 'mix',
     options: mixOptions,
     run: async (config, inputs, out, options, r) => {
-      await runMix(inputs, out, config as MixConfig, options, r);
+      const report = await runMix(inputs, out, config as MixConfig, options, r);
+      (r.log ?? ((l: string) => process.stderr.write(`${l}\n`)))(mixTable(report));
     },
   },
   { name: 'select', options: selectOptions, run: (config, inputs, out, options, r) => runSelect(inputs, out, config as SelectConfig, options, r) },
