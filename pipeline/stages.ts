@@ -21,8 +21,9 @@ import { domainStage } from './domains/index.js';
 import { mixCountStage, mixOptions, mixStage, runMix, type MixConfig } from './mix/index.js';
 import { mixTable } from './mix/report.js';
 import { runSelect, selectOptions, selectScoreStage, selectStage, type SelectConfig } from './select/index.js';
+import { runTokenize, tokenizeOptions, tokenizeStage, type TokenizeConfig } from './tokenize/index.js';
 
-export const STAGES: readonly Stage[] = [ingestStage, extractStage, piiStage, importStage, exportStage, dedupSignatureStage, dedupFilterStage, lineKeyStage, lineFilterStage, qualityStage, scoreStage, domainStage, mixCountStage, mixStage, selectScoreStage, selectStage];
+export const STAGES: readonly Stage[] = [ingestStage, extractStage, piiStage, importStage, exportStage, dedupSignatureStage, dedupFilterStage, lineKeyStage, lineFilterStage, qualityStage, scoreStage, domainStage, mixCountStage, mixStage, selectScoreStage, selectStage, tokenizeStage];
 
 export function stageByName(name: string): Stage {
   const stage = STAGES.find((s) => s.name === name);
@@ -61,6 +62,13 @@ export const OPERATIONS: readonly Operation[] = [
     },
   },
   { name: 'select', options: selectOptions, run: (config, inputs, out, options, r) => runSelect(inputs, out, config as SelectConfig, options, r) },
+  {
+    name: 'tokenize',
+    options: tokenizeOptions,
+    run: async (config, inputs, out, options, r) => {
+      await runTokenize(inputs, out, config as TokenizeConfig, options, r);
+    },
+  },
 ];
 
 export function operationByName(name: string): Operation {

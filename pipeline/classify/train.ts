@@ -1,21 +1,15 @@
 /**
- * What every fastText classifier refinery trains shares: its inputs (stage outputs, shard
- * files, or files `refinery import` reads), seeded sampling, the fastText settings (small,
+ * What every fastText classifier refinery trains shares: seeded sampling, the fastText settings (small,
  * fast models: 32-dimensional vectors, word bigrams, 200,000 buckets) and the training run
  * itself, which writes the model and its description atomically.
  */
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import * as z from 'zod';
 import { UserError } from '../core/errors.js';
-import { listTasks } from '../core/inputs.js';
 import { writeFileAtomic } from '../core/layout.js';
 import type { Random } from '../core/random.js';
-import type { Doc } from '../core/schema.js';
-import { openShard } from '../core/shard-reader.js';
-import type { TaskContext } from '../core/stage.js';
-import { importStage } from '../import/index.js';
 import { fastText, modelInfoPath, type ModelInfo } from './fasttext.js';
 
 export const fastTextOptions = z.object({
@@ -32,36 +26,6 @@ export const fastTextOptions = z.object({
   seed: z.number().int().min(0).default(1).describe('sampling, shuffling and hold-out seed'),
 });
 export type FastTextConfig = z.infer<typeof fastTextOptions>;
-
-/** A shard file, or a directory of them (a stage output, its excluded/ part). */
-const isShardInput = (input: string) =>
-  input.endsWith('.arrow') || (existsSync(input) && statSync(input).isDirectory() && (existsSync(join(input, '_manifest.json')) || readdirSync(input).some((n) => n.endsWith('.arrow'))));
-
-/** The documents in `inputs`: stage outputs and shards, or files `refinery import` reads (.txt: one document per line). */
-export async function* readDocs(inputs: readonly string[], what: string): AsyncGenerator<Doc> {
-  const shards = inputs.filter(isShardInput);
-  const files = inputs.filter((i) => !isShardInput(i));
-  for (const task of shards.length ? listTasks({ kind: 'shards' }, shards) : []) {
-    const shard = await openShard(task.path);
-    try {
-      yield* shard.docs();
-    } finally {
-      await shard.close();
-    }
-  }
-  if (files.length === 0) return;
-  const config = importStage.options.parse({ txt_mode: 'line' });
-  const ctx: TaskContext = {
-    task: { index: 0, path: '', rel: '' },
-    reject: () => {},
-    problem: (where, reason) => process.stderr.write(`${what}: ${where}: ${reason}\n`),
-    count: () => {},
-  };
-  for (const task of listTasks(importStage.input, files)) {
-    const source = await importStage.open?.(task, config, { ...ctx, task });
-    yield* source?.docs ?? [];
-  }
-}
 
 /** A uniform sample of at most `max` items from a stream of unknown length (reservoir sampling). */
 export class Reservoir<T> {

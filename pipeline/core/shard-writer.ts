@@ -31,7 +31,7 @@ const DEFAULT_BATCH_ROWS = 8192;
 const DEFAULT_BATCH_BYTES = 8 * 1024 * 1024;
 
 /** apache-arrow's file writer, with its byte sink replaced by synchronous writes to a file descriptor. */
-class FdFileWriter extends RecordBatchFileWriter {
+export class FdFileWriter extends RecordBatchFileWriter {
   private pending: Uint8Array[] = [];
   private pendingBytes = 0;
 

@@ -12,7 +12,8 @@ import { writeFileAtomic } from '../core/layout.js';
 import { Random } from '../core/random.js';
 import type { Doc } from '../core/schema.js';
 import { Classifier, classifierText, modelInfoPath, type ModelInfo } from '../classify/fasttext.js';
-import { Reservoir, fastTextOptions, holdOut, readDocs, trainFastText, trainedWith } from '../classify/train.js';
+import { Reservoir, fastTextOptions, holdOut, trainFastText, trainedWith } from '../classify/train.js';
+import { readDocs } from '../import/read.js';
 
 export const domainTrainOptions = z
   .object({

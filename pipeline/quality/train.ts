@@ -13,7 +13,8 @@ import { writeFileAtomic } from '../core/layout.js';
 import { Random } from '../core/random.js';
 import { Classifier, classifierText, modelInfoPath, type ModelInfo } from '../classify/fasttext.js';
 import { accuracy, rocAuc } from '../classify/metrics.js';
-import { Reservoir, fastTextOptions, holdOut, readDocs, trainFastText, trainedWith, type FastTextConfig } from '../classify/train.js';
+import { Reservoir, fastTextOptions, holdOut, trainFastText, trainedWith, type FastTextConfig } from '../classify/train.js';
+import { readDocs } from '../import/read.js';
 
 export const trainOptions = z
   .object({
