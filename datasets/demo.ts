@@ -66,6 +66,13 @@ await refinery('quality', 'filter', rel('domains'), '-o', rel('scored'), '--clas
 await refinery('mix', rel('scored'), '-o', rel('mix'), '--temperature', '2', '--max-epochs', '4', '--budget', '1.2MB', '--holdout', '2%', '--seed', '1', '--svg', rel('mix.svg'), '--progress', 'log');
 await refinery('select', rel('scored'), '-o', rel('hq'), '--by', 'quality_hq', '--top', '30%', '--holdout', '2%', '--progress', 'log');
 
+// A byte-level BPE tokenizer trained on the curated text, then token shards for the trainer:
+// the mix to pretrain on, and the high-quality subset to anneal on with its validation split.
+await refinery('tokenizer', 'train', rel('scored'), rel('imported'), '-o', rel('tokenizer.json'), '--vocab', '8192');
+await refinery('tokenizer', 'encode', '--tokenizer', rel('tokenizer.json'), '--text', 'The Fulton County Grand Jury said Friday an investigation took place.', '--show');
+await refinery('tokenize', rel('mix'), '-o', rel('tokens'), '--tokenizer', rel('tokenizer.json'), '--progress', 'log');
+await refinery('tokenize', rel('hq', 'train'), rel('hq', 'validation'), '-o', rel('tokens-hq'), '--tokenizer', rel('tokenizer.json'), '--val', '2%', '--progress', 'log');
+
 // The crawler, on a local site serving pages of the sample web (no network), then ingest.
 const site = await serveWarcPages(join(out, 'web', 'sample-web-00000.warc.gz'), 40);
 writeFileSync(join(out, 'seeds.txt'), `${site.url}/\n`);
@@ -73,5 +80,5 @@ await refinery('crawl', '--seeds', rel('seeds.txt'), '-o', rel('crawl'), '--allo
 await site.close();
 await refinery('ingest', rel('crawl'), '-o', rel('crawled'));
 
-await refinery('stats', rel('raw'), rel('text'), rel('clean'), rel('unique'), rel('dedup'), rel('deduped'), rel('quality'), rel('quality-top'), rel('domains'), rel('mix'), rel('hq', 'train'), rel('hq', 'validation'), rel('crawled'), rel('imported'), rel('exported'), '--svg', rel('funnel.svg'));
+await refinery('stats', rel('raw'), rel('text'), rel('clean'), rel('unique'), rel('dedup'), rel('deduped'), rel('quality'), rel('quality-top'), rel('domains'), rel('mix'), rel('hq', 'train'), rel('hq', 'validation'), rel('tokens'), rel('tokens-hq'), rel('crawled'), rel('imported'), rel('exported'), '--svg', rel('funnel.svg'));
 console.log(`\ndemo: done. Shards in ${relative(root, out)}/, funnel chart in ${rel('funnel.svg')}, mix chart in ${rel('mix.svg')}`);

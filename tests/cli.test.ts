@@ -17,6 +17,7 @@ import { trainOptions } from '../pipeline/quality/train.js';
 import { domainTrainOptions } from '../pipeline/domains/train.js';
 import { mixOptions } from '../pipeline/mix/index.js';
 import { selectOptions } from '../pipeline/select/index.js';
+import { tokenizeOptions, tokenizerTrainOptions } from '../pipeline/tokenize/index.js';
 import { STAGES } from '../pipeline/stages.js';
 import { cleanup, cli, expectAccounting, readDocs, tempDir } from './helpers/cli.js';
 
@@ -132,7 +133,7 @@ describe('help', () => {
     expect(top.code).toBe(0);
     const stages = STAGES.filter((s) => !s.internal);
     for (const stage of stages) expect(top.stdout).toContain(stage.name);
-    for (const cmd of ['dedup', 'quality', 'mix', 'select', 'run', 'inspect', 'stats']) expect(top.stdout).toContain(cmd);
+    for (const cmd of ['dedup', 'quality', 'mix', 'select', 'tokenizer', 'tokenize', 'run', 'inspect', 'stats']) expect(top.stdout).toContain(cmd);
     const commands: [string[], z.ZodObject[]][] = [
       ...stages.map((stage): [string[], z.ZodObject[]] => [[stage.name], [stage.options, runOptions]]),
       [['dedup', 'minhash'], [pipelineOptions, runOptions]],
@@ -148,6 +149,8 @@ describe('help', () => {
       [['domains', 'train'], [domainTrainOptions.omit({ output: true })]],
       [['mix'], [mixOptions, runOptions]],
       [['select'], [selectOptions, runOptions]],
+      [['tokenizer', 'train'], [tokenizerTrainOptions.omit({ inputs: true, output: true })]],
+      [['tokenize'], [tokenizeOptions, runOptions]],
     ];
     for (const [cmd, schemas] of commands) {
       const help = cli([...cmd, '--help']).stdout.replace(/\s+/g, ' '); // commander wraps long lines

@@ -15,6 +15,7 @@ import { ShardWriter } from '../pipeline/core/shard-writer.js';
 import { inValidation } from '../pipeline/core/split.js';
 import { readTaskStats, sumStats } from '../pipeline/core/stats.js';
 import { CORE_COLUMNS } from '../pipeline/core/schema.js';
+import { Tokenizer } from '../pipeline/tokenize/tokenizer.js';
 import { cleanup, cli, expectAccounting, readDocs, tempDir } from './helpers/cli.js';
 
 const dir = tempDir();
@@ -139,6 +140,21 @@ describe('refinery mix', () => {
     const sum = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
     for (const [d, n] of before.bytes) expect(Math.abs((after.bytes.get(d) ?? 0) / sum(after.bytes) - n / sum(before.bytes)), d).toBeLessThan(0.01);
     expect(Math.abs(sum(after.bytes) - 1e6) / 1e6).toBeLessThan(0.01);
+  }, 60_000);
+
+  it('counts tokens with --unit tokens --tokenizer', async () => {
+    const tok = join(dir, 'tok.json');
+    ok(['tokenizer', 'train', labelled, '-o', tok, '--vocab', '1000']);
+    const out = join(dir, 'by-tokens');
+    ok(['mix', labelled, '-o', out, '--unit', 'tokens', '--tokenizer', tok, '--weights', 'news=2,forum=1,fiction=1', '--progress', 'off']);
+    const tokenizer = Tokenizer.load(tok);
+    const tokens = new Map<string, number>();
+    for (const d of await readDocs(out)) tokens.set(String(d.domain), (tokens.get(String(d.domain)) ?? 0) + tokenizer.encode(String(d.text)).length);
+    const total = [...tokens.values()].reduce((a, b) => a + b, 0);
+    for (const [d, w] of Object.entries({ news: 0.5, forum: 0.25, fiction: 0.25 })) expect(Math.abs((tokens.get(d) ?? 0) / total - w), d).toBeLessThan(0.01);
+    const r = cli(['mix', labelled, '-o', join(dir, 'no-tok'), '--unit', 'tokens']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--unit tokens needs --tokenizer/);
   }, 60_000);
 
   it('refuses a budget the epoch cap cannot fill, naming the largest that works', () => {

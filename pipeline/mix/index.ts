@@ -24,6 +24,7 @@ import { inValidation } from '../core/split.js';
 import { defineStage, drop, shardSink, type Sink, type SinkOptions, type Step } from '../core/stage.js';
 import { readTaskStats, sumStats } from '../core/stats.js';
 import { hashString, mix32 } from '../text/hash.js';
+import { Tokenizer } from '../tokenize/tokenizer.js';
 import { BINS, planMix, type DomainCount, type MixPlan } from './plan.js';
 
 export const mixOptions = z
@@ -34,8 +35,9 @@ export const mixOptions = z
       .optional()
       .describe('target proportions: a YAML/JSON file mapping each value to a weight (or {weights: {...}}), or inline "news=0.5,wiki=0.3"; values not named are left out'),
     temperature: z.number().positive().optional().describe('without --weights: sample value d in proportion to size(d)^(1/T); 1 keeps natural proportions, large T approaches uniform (default 1)'),
-    unit: z.enum(['bytes', 'docs']).default('bytes').describe('what proportions and the budget count: UTF-8 bytes of text, or documents'),
-    budget: byteSize().optional().describe('total size of the mix in the unit (bytes: "500MB"; docs: a number); default: the largest mix --max-epochs allows'),
+    unit: z.enum(['bytes', 'docs', 'tokens']).default('bytes').describe('what proportions and the budget count: UTF-8 bytes of text, documents, or tokens (needs --tokenizer)'),
+    tokenizer: z.string().optional().describe('--unit tokens: the tokenizer.json that counts them'),
+    budget: byteSize().optional().describe('total size of the mix in the unit (bytes: "500MB"; docs, tokens: a number such as 2e6); default: the largest mix --max-epochs allows'),
     max_epochs: z.number().positive().default(1).describe('most times any document may be used (1: only downsampling)'),
     seed: z.number().int().min(0).default(1).describe('which documents are sampled; the same seed gives the same mix'),
     holdout: percentage().optional().describe('leave out this share of documents (by a hash of the id) as validation data, the same ones "select --holdout" splits off'),
@@ -47,6 +49,15 @@ export type MixConfig = z.infer<typeof mixOptions>;
 const UNKNOWN = 'unknown';
 const valueOf = (doc: Doc, by: string) => (typeof doc[by] === 'string' && doc[by] !== '' ? (doc[by] as string) : UNKNOWN);
 const bytesOf = (doc: Doc) => (typeof doc.text === 'string' ? Buffer.byteLength(doc.text, 'utf8') : 0);
+
+/** A document's size in the mix's unit. */
+function sizer(c: { unit: MixConfig['unit']; tokenizer?: string }): (doc: Doc) => number {
+  if (c.unit === 'docs') return () => 1;
+  if (c.unit === 'bytes') return bytesOf;
+  if (!c.tokenizer) throw new UserError('mix: --unit tokens needs --tokenizer tokenizer.json');
+  const tokenizer = Tokenizer.load(c.tokenizer);
+  return (doc) => (typeof doc.text === 'string' ? tokenizer.encode(doc.text).length : 0);
+}
 
 /** A document's position in [0, 1) for a seed: which documents a fractional rate takes. */
 export function positionOf(id: string, seed: number): number {
@@ -61,7 +72,7 @@ function checkColumn(columns: readonly ColumnSpec[], by: string, where = 'mix'):
 
 // ---------------------------------------------------------------------------- counting pass
 
-const countOptions = mixOptions.pick({ by: true, unit: true, seed: true, holdout: true }).strict();
+const countOptions = mixOptions.pick({ by: true, unit: true, tokenizer: true, seed: true, holdout: true }).strict();
 type CountConfig = z.infer<typeof countOptions>;
 const countsFile = (dir: string, task: number) => join(dir, `${layout.partBase(task)}-counts.json`);
 
@@ -73,17 +84,20 @@ interface CountsJson {
 class CountSink implements Sink {
   rows = 0;
   private readonly counts = new Map<string, DomainCount>();
+  private readonly sizeOf: (doc: Doc) => number;
   constructor(
     private readonly opts: SinkOptions,
     private readonly c: CountConfig,
-  ) {}
+  ) {
+    this.sizeOf = sizer(c);
+  }
   write(doc: Doc): void {
     this.rows++;
     const d = valueOf(doc, this.c.by);
     let e = this.counts.get(d);
     if (!e) this.counts.set(d, (e = { docs: 0, bytes: 0, size: 0, hist: new Float64Array(BINS) }));
     const bytes = bytesOf(doc);
-    const size = this.c.unit === 'bytes' ? bytes : 1;
+    const size = this.c.unit === 'bytes' ? bytes : this.sizeOf(doc);
     e.docs++;
     e.bytes += bytes;
     e.size += size;
@@ -190,6 +204,7 @@ export const mixStage = defineStage({
   input: { kind: 'shards' },
   steps: (c, columns, _task, ctx) => {
     checkColumn(columns, c.by);
+    const sizeOf = c.unit === 'tokens' ? sizer(c) : null;
     return [
       ...holdoutStep(c.holdout),
       {
@@ -202,6 +217,7 @@ export const mixStage = defineStage({
           if (copies === 0) return drop('not-sampled', d);
           ctx.count(`mix docs:${d}`, copies);
           ctx.count(`mix bytes:${d}`, copies * bytesOf(doc));
+          if (sizeOf) ctx.count(`mix tokens:${d}`, copies * sizeOf(doc));
           if (copies > 1) ctx.count('mix repeats:copies written', copies - 1);
           return undefined;
         },
@@ -247,7 +263,7 @@ export interface MixRow {
 }
 export interface MixReport {
   by: string;
-  unit: 'bytes' | 'docs';
+  unit: MixConfig['unit'];
   seed: number;
   budget: number;
   size_after: number;
@@ -265,7 +281,8 @@ export async function runMix(inputs: readonly string[], out: string, config: Mix
   for (const input of await shardColumns(inputs)) checkColumn(input.columns, config.by, input.path);
   const work = config.work ?? `${out.replace(/\/+$/, '')}-work`;
   if (options.overwrite) rmSync(work, { recursive: true, force: true });
-  const countConfig: CountConfig = { by: config.by, unit: config.unit, seed: config.seed, holdout: config.holdout };
+  if (config.unit === 'tokens') sizer(config);
+  const countConfig: CountConfig = { by: config.by, unit: config.unit, tokenizer: config.tokenizer, seed: config.seed, holdout: config.holdout };
   const countsDir = join(work, 'counts');
   await runStageOrThrow(mixCountStage, countConfig, inputs, countsDir, { ...options, overwrite: false }, { ...r, log });
   const counts = readCounts(countsDir, listTasks({ kind: 'shards' }, inputs).length);
@@ -279,7 +296,7 @@ export async function runMix(inputs: readonly string[], out: string, config: Mix
   await runStageOrThrow(mixStage, sampleConfig, inputs, out, options, { ...r, log });
 
   const totals = sumStats(readTaskStats(out)).counters;
-  const sizeAfter = (d: string) => (config.unit === 'bytes' ? (totals[`mix bytes:${d}`] ?? 0) : (totals[`mix docs:${d}`] ?? 0));
+  const sizeAfter = (d: string) => totals[`mix ${config.unit}:${d}`] ?? 0;
   const allAfter = plan.domains.reduce((n, d) => n + sizeAfter(d.domain), 0);
   const rows = plan.domains.map(
     (d): MixRow => ({

@@ -11,7 +11,7 @@ export function mixTable(r: MixReport): string {
   rows.push(['total', formatCount(sum((x) => x.docs_before)), formatBytes(sum((x) => x.bytes_before)), '100%', '100%', '', formatCount(sum((x) => x.docs_after)), formatBytes(sum((x) => x.bytes_after)), '100%']);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
-  const unit = r.unit === 'bytes' ? 'bytes of text' : 'documents';
+  const unit = { bytes: 'bytes of text', docs: 'documents', tokens: 'tokens' }[r.unit];
   return [
     line(head),
     ...rows.map(line),
