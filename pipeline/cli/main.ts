@@ -37,6 +37,7 @@ import { mixSvg, mixTable } from '../mix/report.js';
 import { runSelect, selectOptions, type SelectConfig } from '../select/index.js';
 import { runTokenize, tokenizeOptions, tokenizerTrainOptions, trainTokenizer, type TokenizeConfig } from '../tokenize/index.js';
 import { Tokenizer } from '../tokenize/tokenizer.js';
+import { trainOptions as gptTrainOptions } from '../../trainer/config.js';
 import { addSchemaFlags } from './flags.js';
 import { loadPipeline } from './pipeline-file.js';
 
@@ -345,6 +346,71 @@ function addTokenizerCommands(program: Command): void {
   });
 }
 
+/** `refinery train` and `refinery generate`. */
+function addTrainerCommands(program: Command): void {
+  const trainCmd = program
+    .command('train')
+    .summary('train a GPT on token shards (TensorFlow.js)')
+    .description(
+      'Pretrain a GPT-style decoder on token shards from "refinery tokenize": AdamW, warmup then cosine or WSD decay, gradient ' +
+        'clipping and accumulation, validation loss / perplexity / bits per byte, checkpoints with exact resume, metrics.jsonl ' +
+        'and loss.svg in --out. Options come from a YAML file (configs/tiny.yaml, configs/small.yaml) and flags, flags winning.',
+    )
+    .argument('[config.yaml]', 'a YAML file of the options below')
+    .option('--calibrate', "only measure the backend's matrix-product speed (the MFU denominator) and exit");
+  const pick = addSchemaFlags(trainCmd, gptTrainOptions, 'Options:');
+  trainCmd.action(async (file: string | undefined, values: Record<string, unknown>) => {
+    const fromFile = file ? (loadYaml(file) as Record<string, unknown>) : {};
+    if (fromFile === null || typeof fromFile !== 'object' || Array.isArray(fromFile)) throw new UserError(`${file}: expected a mapping of options`);
+    // TensorFlow.js loads only for the commands that use it.
+    const { calibrate, train } = await import('../../trainer/train.js');
+    if (values.calibrate) {
+      const { useBackend } = await import('../../trainer/backend.js');
+      const partial = parseOptions(gptTrainOptions.partial(), { ...fromFile, ...pick(values) }, file ?? 'refinery train');
+      const backend = await useBackend(partial.backend ?? 'auto', partial.native ?? true, partial.threads ?? 1);
+      const d = partial.d_model ?? 128;
+      const rows = (partial.batch_size ?? 16) * (partial.context ?? 128);
+      console.log(`train --calibrate: ${backend.label}: ${(calibrate(rows, d, 2) / 1e9).toFixed(1)} GFLOP/s on [${rows} x ${d}] x [${d} x ${4 * d}] products`);
+      return;
+    }
+    const config = parseOptions(gptTrainOptions, { ...fromFile, ...pick(values) }, file ?? 'refinery train');
+    const r = await train(config);
+    console.log(
+      `train: ${r.steps} steps, ${formatCount(r.tokens)} tokens in ${r.seconds.toFixed(0)} s (${formatCount(Math.round(r.tokens_per_s))} tokens/s, MFU ${r.mfu === null ? '-' : `${(100 * r.mfu).toFixed(1)}%`}); ` +
+        `loss ${r.loss.toFixed(4)}${r.val_loss === null ? '' : `, validation ${r.val_loss.toFixed(4)} (ppl ${Math.exp(r.val_loss).toFixed(2)}${r.val_bpb === null ? '' : `, ${r.val_bpb.toFixed(3)} bits/byte`})`}; ${config.out}/`,
+    );
+  });
+
+  program
+    .command('generate')
+    .summary('sample text from a checkpoint')
+    .requiredOption('--checkpoint <dir>', 'a checkpoint directory (a run\'s out/checkpoint)')
+    .option('--tokenizer <tokenizer.json>', 'the tokenizer (default: the one the training data was made with)')
+    .option('--prompt <text>', 'the text to continue (default: start of a document)', '')
+    .option('--max-tokens <n>', 'tokens to generate', '100')
+    .option('--temperature <t>', 'sampling temperature (0: greedy)', '0.8')
+    .option('--top-k <k>', 'sample among the k most likely tokens (0: all)', '40')
+    .option('--seed <n>', 'sampling seed', '1')
+    .action(async (values: { checkpoint: string; tokenizer?: string; prompt: string; maxTokens: string; temperature: string; topK: string; seed: string }) => {
+      const num = (v: string, flag: string) => {
+        const n = Number(v);
+        if (!Number.isFinite(n) || n < 0) throw new UserError(`generate: ${flag} expects a number >= 0 (got "${v}")`);
+        return n;
+      };
+      const { generate } = await import('../../trainer/generate.js');
+      const r = await generate({
+        checkpoint: values.checkpoint,
+        tokenizer: values.tokenizer,
+        prompt: values.prompt,
+        max_tokens: num(values.maxTokens, '--max-tokens'),
+        temperature: num(values.temperature, '--temperature'),
+        top_k: num(values.topK, '--top-k'),
+        seed: num(values.seed, '--seed'),
+      });
+      console.log(`${values.prompt}${r.text}`);
+    });
+}
+
 function addQualityCommands(program: Command): void {
   const quality = program
     .command('quality')
@@ -458,6 +524,7 @@ function buildProgram(): Command {
   addQualityCommands(program);
   addMixCommands(program);
   addTokenizerCommands(program);
+  addTrainerCommands(program);
 
   const runCmd = program
     .command('run')

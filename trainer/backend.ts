@@ -1,0 +1,61 @@
+/**
+ * Picks the tensor backend and says which: @tensorflow/tfjs-node-gpu or -node when installed
+ * (their installer downloads libtensorflow, so they are optional and loaded dynamically), else
+ * WebAssembly (SIMD, one thread in Node), else plain JavaScript.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-wasm';
+import { UserError } from '../pipeline/core/errors.js';
+import { registerGradients } from './gradients.js';
+import { loadNativeBlas } from './native/index.js';
+import { useNativeKernels } from './ops.js';
+
+export type BackendChoice = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
+
+export interface Backend {
+  /** tfjs's backend: tensorflow, wasm or cpu. */
+  name: string;
+  /** Matrix products through OpenBLAS (trainer/native), with this many threads; 0 when not used. */
+  blasThreads: number;
+  /** "wasm + OpenBLAS sgemm (1 thread)", for reports. */
+  label: string;
+}
+
+let chosen: Backend | null = null;
+
+async function tryImport(name: string): Promise<boolean> {
+  try {
+    await import(name);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Set up the backend once per process. Unless `native` is false, matrix products go through
+ * OpenBLAS when its addon was built (not with libtensorflow, which has its own).
+ */
+export async function useBackend(choice: BackendChoice = 'auto', native = true, threads = 1): Promise<Backend> {
+  if (chosen) return chosen;
+  await registerGradients();
+  const want: string[] = [];
+  if (choice === 'auto' || choice === 'tensorflow') {
+    if ((await tryImport('@tensorflow/tfjs-node-gpu')) || (await tryImport('@tensorflow/tfjs-node'))) want.push('tensorflow');
+    else if (choice === 'tensorflow') throw new UserError('backend "tensorflow" needs @tensorflow/tfjs-node or @tensorflow/tfjs-node-gpu installed (npm install @tensorflow/tfjs-node; its installer downloads libtensorflow)');
+  }
+  if (choice === 'auto' || choice === 'wasm') want.push('wasm');
+  if (choice === 'auto' || choice === 'cpu') want.push('cpu');
+  for (const name of want) {
+    if (await tf.setBackend(name)) {
+      await tf.ready();
+      const blas = native && name !== 'tensorflow' ? loadNativeBlas() : null;
+      if (blas) blas.setThreads(threads);
+      useNativeKernels(blas);
+      chosen = { name, blasThreads: blas ? threads : 0, label: blas ? `${name} + native kernels (OpenBLAS, ${threads} thread${threads === 1 ? '' : 's'})` : name };
+      return chosen;
+    }
+  }
+  throw new UserError(`no tensor backend could start (tried ${want.join(', ')})`);
+}

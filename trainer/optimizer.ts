@@ -1,0 +1,94 @@
+/**
+ * AdamW (decoupled weight decay, Loshchilov & Hutter) with global-norm gradient clipping,
+ * and the learning-rate schedules: linear warmup, then cosine decay to min_lr, or WSD
+ * (warmup-stable-decay: constant, then a linear decay to zero over the last decay_frac of
+ * the steps, the schedule that makes annealing a phase of its own), or constant.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { decays } from './model.js';
+
+export interface AdamWConfig {
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weight_decay: number;
+  grad_clip: number;
+}
+
+export interface ScheduleConfig {
+  lr: number;
+  min_lr: number;
+  warmup: number;
+  schedule: 'cosine' | 'wsd' | 'constant';
+  decay_frac: number;
+  steps: number;
+}
+
+/** The learning rate at `step` (0-based) of `steps`. */
+export function learningRate(c: ScheduleConfig, step: number): number {
+  if (c.warmup > 0 && step < c.warmup) return (c.lr * (step + 1)) / c.warmup;
+  if (c.schedule === 'constant') return c.lr;
+  if (c.schedule === 'wsd') {
+    const decaySteps = Math.max(1, Math.round(c.steps * c.decay_frac));
+    const start = c.steps - decaySteps;
+    if (step < start) return c.lr;
+    return c.min_lr + (c.lr - c.min_lr) * Math.max(0, (c.steps - step - 1) / decaySteps);
+  }
+  const progress = Math.min(1, (step - c.warmup) / Math.max(1, c.steps - c.warmup));
+  return c.min_lr + 0.5 * (c.lr - c.min_lr) * (1 + Math.cos(Math.PI * progress));
+}
+
+export class AdamW {
+  readonly m = new Map<string, tf.Variable>();
+  readonly v = new Map<string, tf.Variable>();
+  /** Updates taken so far (bias correction). */
+  t = 0;
+
+  constructor(
+    private readonly params: Map<string, tf.Variable>,
+    private readonly c: AdamWConfig,
+    state?: { t: number; m: Map<string, Float32Array>; v: Map<string, Float32Array> },
+  ) {
+    for (const [name, p] of params) {
+      const m = state?.m.get(name);
+      const v = state?.v.get(name);
+      this.m.set(name, tf.variable(m ? tf.tensor(m, p.shape) : tf.zerosLike(p), false));
+      this.v.set(name, tf.variable(v ? tf.tensor(v, p.shape) : tf.zerosLike(p), false));
+    }
+    this.t = state?.t ?? 0;
+  }
+
+  /** One update from gradients (by parameter name); returns the gradients' global norm before clipping. */
+  step(grads: Record<string, tf.Tensor>, lr: number): number {
+    const norm = tf.tidy(() => Math.sqrt(tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g)))).dataSync()[0]));
+    const clip = this.c.grad_clip > 0 && norm > this.c.grad_clip ? this.c.grad_clip / norm : 1;
+    this.t++;
+    const { beta1: b1, beta2: b2, eps, weight_decay: wd } = this.c;
+    const c1 = 1 - b1 ** this.t;
+    const c2 = 1 - b2 ** this.t;
+    tf.tidy(() => {
+      for (const [name, p] of this.params) {
+        const g0 = grads[name];
+        if (!g0) throw new Error(`no gradient for ${name}`);
+        const g = clip === 1 ? g0 : tf.mul(g0, clip);
+        const m = this.m.get(name) as tf.Variable;
+        const v = this.v.get(name) as tf.Variable;
+        m.assign(tf.add(tf.mul(m, b1), tf.mul(g, 1 - b1)));
+        v.assign(tf.add(tf.mul(v, b2), tf.mul(tf.square(g), 1 - b2)));
+        let update = tf.div(tf.div(m, c1), tf.add(tf.sqrt(tf.div(v, c2)), eps));
+        if (wd > 0 && decays(name)) update = tf.add(update, tf.mul(p, wd));
+        p.assign(tf.sub(p, tf.mul(update, lr)));
+      }
+    });
+    return norm;
+  }
+
+  state(): { t: number; m: Map<string, Float32Array>; v: Map<string, Float32Array> } {
+    const read = (vars: Map<string, tf.Variable>) => new Map([...vars].map(([n, x]) => [n, x.dataSync() as Float32Array]));
+    return { t: this.t, m: read(this.m), v: read(this.v) };
+  }
+
+  dispose(): void {
+    for (const x of [...this.m.values(), ...this.v.values()]) x.dispose();
+  }
+}
