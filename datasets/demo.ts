@@ -68,10 +68,15 @@ await refinery('select', rel('scored'), '-o', rel('hq'), '--by', 'quality_hq', '
 
 // A byte-level BPE tokenizer trained on the curated text, then token shards for the trainer:
 // the mix to pretrain on, and the high-quality subset to anneal on with its validation split.
-await refinery('tokenizer', 'train', rel('scored'), rel('imported'), '-o', rel('tokenizer.json'), '--vocab', '8192');
+await refinery('tokenizer', 'train', rel('scored'), rel('imported'), '-o', rel('tokenizer.json'), '--vocab', '4096');
 await refinery('tokenizer', 'encode', '--tokenizer', rel('tokenizer.json'), '--text', 'The Fulton County Grand Jury said Friday an investigation took place.', '--show');
 await refinery('tokenize', rel('mix'), '-o', rel('tokens'), '--tokenizer', rel('tokenizer.json'), '--progress', 'log');
 await refinery('tokenize', rel('hq', 'train'), rel('hq', 'validation'), '-o', rel('tokens-hq'), '--tokenizer', rel('tokenizer.json'), '--val', '2%', '--progress', 'log');
+
+// The tiny GPT (about 1.3M parameters) pretrained briefly on the mix, validated on the
+// held-out high-quality pages; then a sample from its checkpoint.
+await refinery('train', 'configs/tiny.yaml', '--data', rel('tokens'), '--val-data', rel('tokens-hq'), '--out', rel('train'), '--steps', '60', '--warmup', '10', '--eval-every', '30', '--log-every', '10');
+await refinery('generate', '--checkpoint', rel('train', 'checkpoint'), '--prompt', 'The jury said', '--max-tokens', '30', '--seed', '1');
 
 // The crawler, on a local site serving pages of the sample web (no network), then ingest.
 const site = await serveWarcPages(join(out, 'web', 'sample-web-00000.warc.gz'), 40);
@@ -81,4 +86,4 @@ await site.close();
 await refinery('ingest', rel('crawl'), '-o', rel('crawled'));
 
 await refinery('stats', rel('raw'), rel('text'), rel('clean'), rel('unique'), rel('dedup'), rel('deduped'), rel('quality'), rel('quality-top'), rel('domains'), rel('mix'), rel('hq', 'train'), rel('hq', 'validation'), rel('tokens'), rel('tokens-hq'), rel('crawled'), rel('imported'), rel('exported'), '--svg', rel('funnel.svg'));
-console.log(`\ndemo: done. Shards in ${relative(root, out)}/, funnel chart in ${rel('funnel.svg')}, mix chart in ${rel('mix.svg')}`);
+console.log(`\ndemo: done. Shards in ${relative(root, out)}/, funnel chart in ${rel('funnel.svg')}, mix chart in ${rel('mix.svg')}, loss curve in ${rel('train', 'loss.svg')}`);

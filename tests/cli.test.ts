@@ -18,6 +18,7 @@ import { domainTrainOptions } from '../pipeline/domains/train.js';
 import { mixOptions } from '../pipeline/mix/index.js';
 import { selectOptions } from '../pipeline/select/index.js';
 import { tokenizeOptions, tokenizerTrainOptions } from '../pipeline/tokenize/index.js';
+import { trainOptions as gptTrainOptions } from '../trainer/config.js';
 import { STAGES } from '../pipeline/stages.js';
 import { cleanup, cli, expectAccounting, readDocs, tempDir } from './helpers/cli.js';
 
@@ -133,7 +134,7 @@ describe('help', () => {
     expect(top.code).toBe(0);
     const stages = STAGES.filter((s) => !s.internal);
     for (const stage of stages) expect(top.stdout).toContain(stage.name);
-    for (const cmd of ['dedup', 'quality', 'mix', 'select', 'tokenizer', 'tokenize', 'run', 'inspect', 'stats']) expect(top.stdout).toContain(cmd);
+    for (const cmd of ['dedup', 'quality', 'mix', 'select', 'tokenizer', 'tokenize', 'train', 'generate', 'run', 'inspect', 'stats']) expect(top.stdout).toContain(cmd);
     const commands: [string[], z.ZodObject[]][] = [
       ...stages.map((stage): [string[], z.ZodObject[]] => [[stage.name], [stage.options, runOptions]]),
       [['dedup', 'minhash'], [pipelineOptions, runOptions]],
@@ -151,6 +152,7 @@ describe('help', () => {
       [['select'], [selectOptions, runOptions]],
       [['tokenizer', 'train'], [tokenizerTrainOptions.omit({ inputs: true, output: true })]],
       [['tokenize'], [tokenizeOptions, runOptions]],
+      [['train'], [gptTrainOptions]],
     ];
     for (const [cmd, schemas] of commands) {
       const help = cli([...cmd, '--help']).stdout.replace(/\s+/g, ' '); // commander wraps long lines

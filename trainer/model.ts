@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { Random } from '../pipeline/core/random.js';
-import { attention, crossEntropy, embed, mm } from './ops.js';
+import { attention, crossEntropy, embed, layerNorm, linear, mm } from './ops.js';
 
 export interface ModelConfig {
   vocab_size: number;
@@ -102,12 +102,11 @@ export class GPT {
   }
 
   private layerNorm(x: tf.Tensor, name: string): tf.Tensor {
-    const { mean, variance } = tf.moments(x, -1, true);
-    return tf.add(tf.mul(tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, 1e-5))), this.p(`${name}.g`)), this.p(`${name}.b`));
+    return layerNorm(x, this.p(`${name}.g`), this.p(`${name}.b`));
   }
 
   private linear(x: tf.Tensor, name: string): tf.Tensor {
-    return tf.add(mm(x, this.p(`${name}.w`)), this.p(`${name}.b`));
+    return linear(x, this.p(`${name}.w`), this.p(`${name}.b`));
   }
 
   private gelu(x: tf.Tensor): tf.Tensor {

@@ -149,7 +149,12 @@ export async function train(c: TrainConfig, log: (l: string) => void = (l) => pr
       }
     }
     const grads = summed as Record<string, tf.Tensor>;
-    if (c.grad_accum > 1) for (const [n, g] of Object.entries(grads)) (grads[n] = tf.div(g, c.grad_accum)), g.dispose();
+    if (c.grad_accum > 1) {
+      for (const [n, g] of Object.entries(grads)) {
+        grads[n] = tf.div(g, c.grad_accum);
+        g.dispose();
+      }
+    }
     const gradNorm = opt.step(grads, lr);
     tf.dispose(Object.values(grads));
     lastLoss = lossSum / c.grad_accum;

@@ -7,6 +7,11 @@
  * they lie in the qkv projection [B*T, 3d] (leading dimension 3d: no transposes, no copies):
  *   attention(qkv, B, T, H, scale, y, p)   y [B*T, d] = softmax(q k^T * scale, causal) v; p keeps the softmax
  *   attentionBackward(qkv, p, dy, B, T, H, scale, dqkv)
+ *
+ * And LayerNorm over the last axis of x [N, d] (eps 1e-5), keeping each row's mean and
+ * 1/std for the backward pass:
+ *   layerNorm(x, g, b, y, mean, rstd)
+ *   layerNormBackward(x, g, mean, rstd, dy, dx, dg, db)
  */
 #include <node_api.h>
 #include <cblas.h>
@@ -14,6 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdlib.h>
+#include <string.h>
 
 static napi_value fail(napi_env env, const char *message) {
   napi_throw_type_error(env, NULL, message);
@@ -122,6 +128,59 @@ static napi_value attention_backward(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+static napi_value layer_norm(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  size_t lx, lg, lb, ly, lm, lr;
+  float *x = argc == 6 ? floats(env, argv[0], &lx) : NULL, *g = floats(env, argv[1], &lg), *b = floats(env, argv[2], &lb), *y = floats(env, argv[3], &ly),
+        *mean = floats(env, argv[4], &lm), *rstd = floats(env, argv[5], &lr);
+  if (!x || !g || !b || !y || !mean || !rstd || lg == 0 || lb != lg) return fail(env, "layerNorm: expected Float32Arrays (x, g, b, y, mean, rstd)");
+  const size_t d = lg, n = lx / d;
+  if (ly < lx || lm < n || lr < n) return fail(env, "layerNorm: arrays too small for the shapes");
+  for (size_t i = 0; i < n; i++) {
+    const float *row = x + i * d;
+    float *out = y + i * d, m = 0.0f, v = 0.0f;
+    for (size_t j = 0; j < d; j++) m += row[j];
+    m /= (float)d;
+    for (size_t j = 0; j < d; j++) v += (row[j] - m) * (row[j] - m);
+    const float r = 1.0f / sqrtf(v / (float)d + 1e-5f);
+    for (size_t j = 0; j < d; j++) out[j] = (row[j] - m) * r * g[j] + b[j];
+    mean[i] = m;
+    rstd[i] = r;
+  }
+  return NULL;
+}
+
+static napi_value layer_norm_backward(napi_env env, napi_callback_info info) {
+  size_t argc = 8;
+  napi_value argv[8];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  size_t lx, lg, lm, lr, ly, ldx, ldg, ldb;
+  float *x = argc == 8 ? floats(env, argv[0], &lx) : NULL, *g = floats(env, argv[1], &lg), *mean = floats(env, argv[2], &lm), *rstd = floats(env, argv[3], &lr),
+        *dy = floats(env, argv[4], &ly), *dx = floats(env, argv[5], &ldx), *dg = floats(env, argv[6], &ldg), *db = floats(env, argv[7], &ldb);
+  if (!x || !g || !mean || !rstd || !dy || !dx || !dg || !db || lg == 0) return fail(env, "layerNormBackward: expected Float32Arrays (x, g, mean, rstd, dy, dx, dg, db)");
+  const size_t d = lg, n = lx / d;
+  if (ly < lx || ldx < lx || ldg < d || ldb < d || lm < n || lr < n) return fail(env, "layerNormBackward: arrays too small for the shapes");
+  memset(dg, 0, d * sizeof(float));
+  memset(db, 0, d * sizeof(float));
+  for (size_t i = 0; i < n; i++) {
+    const float *row = x + i * d, *grow = dy + i * d, m = mean[i], r = rstd[i];
+    float *out = dx + i * d, s1 = 0.0f, s2 = 0.0f;
+    for (size_t j = 0; j < d; j++) {
+      const float xhat = (row[j] - m) * r, dxhat = grow[j] * g[j];
+      dg[j] += grow[j] * xhat;
+      db[j] += grow[j];
+      s1 += dxhat;
+      s2 += dxhat * xhat;
+    }
+    s1 /= (float)d;
+    s2 /= (float)d;
+    for (size_t j = 0; j < d; j++) out[j] = r * (grow[j] * g[j] - s1 - (row[j] - m) * r * s2);
+  }
+  return NULL;
+}
+
 static napi_value threads(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -140,6 +199,10 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_set_named_property(env, exports, "attention", fn);
   napi_create_function(env, "attentionBackward", NAPI_AUTO_LENGTH, attention_backward, NULL, &fn);
   napi_set_named_property(env, exports, "attentionBackward", fn);
+  napi_create_function(env, "layerNorm", NAPI_AUTO_LENGTH, layer_norm, NULL, &fn);
+  napi_set_named_property(env, exports, "layerNorm", fn);
+  napi_create_function(env, "layerNormBackward", NAPI_AUTO_LENGTH, layer_norm_backward, NULL, &fn);
+  napi_set_named_property(env, exports, "layerNormBackward", fn);
   napi_create_function(env, "setThreads", NAPI_AUTO_LENGTH, threads, NULL, &fn);
   napi_set_named_property(env, exports, "setThreads", fn);
   return exports;
