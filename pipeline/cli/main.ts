@@ -38,6 +38,7 @@ import { runSelect, selectOptions, type SelectConfig } from '../select/index.js'
 import { runTokenize, tokenizeOptions, tokenizerTrainOptions, trainTokenizer, type TokenizeConfig } from '../tokenize/index.js';
 import { Tokenizer } from '../tokenize/tokenizer.js';
 import { trainOptions as gptTrainOptions } from '../../trainer/config.js';
+import { planOptions } from '../../trainer/plan.js';
 import { addSchemaFlags } from './flags.js';
 import { loadPipeline } from './pipeline-file.js';
 
@@ -379,6 +380,23 @@ function addTrainerCommands(program: Command): void {
       `train: ${r.steps} steps, ${formatCount(r.tokens)} tokens in ${r.seconds.toFixed(0)} s (${formatCount(Math.round(r.tokens_per_s))} tokens/s, MFU ${r.mfu === null ? '-' : `${(100 * r.mfu).toFixed(1)}%`}); ` +
         `loss ${r.loss.toFixed(4)}${r.val_loss === null ? '' : `, validation ${r.val_loss.toFixed(4)} (ppl ${Math.exp(r.val_loss).toFixed(2)}${r.val_bpb === null ? '' : `, ${r.val_bpb.toFixed(3)} bits/byte`})`}; ${config.out}/`,
     );
+  });
+
+  const planCmd = program
+    .command('plan')
+    .summary('compute planning: parameters, tokens and FLOPs (C = 6 N D, Chinchilla allocation), time and cost')
+    .description(
+      'Give two of --flops, --params, --tokens (or --hours with --tokens-per-second for the tokens), or one of them for the ' +
+        'compute-optimal allocation at --tokens-per-param (Chinchilla: 20). With --accelerator-flops (or --peak-flops and --mfu), ' +
+        '--accelerators and --price it adds accelerator-hours, wall time and cost.',
+    )
+    .option('--json', 'print JSON');
+  const pickPlan = addSchemaFlags(planCmd, planOptions, 'Options:');
+  planCmd.action(async (values: Record<string, unknown>) => {
+    const { plan, planTable } = await import('../../trainer/plan.js');
+    const config = parseOptions(planOptions, pickPlan(values), 'refinery plan');
+    const p = plan(config);
+    console.log(values.json ? JSON.stringify(p, null, 1) : planTable(p, config.accelerators));
   });
 
   program

@@ -23,4 +23,4 @@ if (r.status !== 0) {
   console.log(`build:native: node-gyp failed; the trainer will use WebAssembly matrix products\n${(r.stderr || r.stdout).split('\n').slice(-8).join('\n')}`);
   process.exit(0);
 }
-console.log('build:native: built trainer/native/build/Release/refinery_blas.node (OpenBLAS sgemm)');
+console.log('build:native: built trainer/native/build/Release/refinery_blas.node (OpenBLAS products, fused attention, LayerNorm)');
