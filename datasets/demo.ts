@@ -77,6 +77,12 @@ await refinery('tokenize', rel('hq', 'train'), rel('hq', 'validation'), '-o', re
 // held-out high-quality pages; then a sample from its checkpoint.
 await refinery('train', 'configs/tiny.yaml', '--data', rel('tokens'), '--val-data', rel('tokens-hq'), '--out', rel('train'), '--steps', '60', '--warmup', '10', '--eval-every', '30', '--log-every', '10');
 await refinery('generate', '--checkpoint', rel('train', 'checkpoint'), '--prompt', 'The jury said', '--max-tokens', '30', '--seed', '1');
+// Annealing: from that checkpoint, 30 more steps with the learning rate decaying to zero, on
+// the high-quality subset, against a control that stays on the mix (equal compute), both
+// scored on the held-out high-quality pages. Then what a compute-optimal run of this model
+// would take on this machine.
+await refinery('train', 'configs/tiny.yaml', '--resume-from', rel('train', 'checkpoint'), '--anneal', '--data', rel('tokens'), '--anneal-data', rel('tokens-hq'), '--val-data', rel('tokens-hq'), '--out', rel('anneal'), '--steps', '30', '--lr', '0.003', '--eval-every', '30', '--log-every', '30');
+await refinery('plan', '--params', '1.33M', '--accelerator-flops', '60e9');
 
 // The crawler, on a local site serving pages of the sample web (no network), then ingest.
 const site = await serveWarcPages(join(out, 'web', 'sample-web-00000.warc.gz'), 40);

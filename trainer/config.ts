@@ -36,6 +36,9 @@ export const trainOptions = z
     threads: z.number().int().min(1).default(1).describe('native kernels: OpenBLAS threads'),
     peak_flops: z.number().positive().optional().describe('the backend\'s matrix-product peak in FLOP/s for MFU (default: measured at start, as --calibrate does)'),
     resume: z.boolean().default(true).describe('continue from out/checkpoint when it exists'),
+    resume_from: z.string().optional().describe('start from this checkpoint\'s weights and optimizer state (a new run: its own steps and schedule), e.g. to anneal a pretrained model'),
+    anneal_data: z.string().optional().describe('high-quality token shards that batches switch to during the decay (WSD: the last --decay-frac of steps; with --init-from: all of them)'),
+    anneal_share: z.number().min(0).max(1).default(1).describe('share of each batch drawn from --anneal-data while annealing (0.3: a 30% HQ / 70% mix blend)'),
   })
   .strict();
 export type TrainConfig = z.infer<typeof trainOptions>;

@@ -67,17 +67,23 @@ export interface Batch {
   targets: Int32Array;
 }
 
-/** The training batch of a step (and micro-batch): B random windows. */
-export function trainBatch(s: TokenStream, seed: number, step: number, micro: number, B: number, T: number): Batch {
-  const span = s.tokens.length - T - 1;
-  if (span <= 0) throw new UserError(`${s.dir}: ${s.tokens.length} tokens, fewer than a context of ${T} + 1`);
+/**
+ * The training batch of a step (and micro-batch): B random windows; with `blend`, its first
+ * round(B x share) rows come from the blend's stream (annealing on high-quality data).
+ */
+export function trainBatch(s: TokenStream, seed: number, step: number, micro: number, B: number, T: number, blend?: { stream: TokenStream; share: number }): Batch {
+  const fromBlend = blend ? Math.round(B * blend.share) : 0;
+  for (const x of blend ? [s, blend.stream] : [s]) {
+    if (x.tokens.length - T - 1 <= 0) throw new UserError(`${x.dir}: ${x.tokens.length} tokens, fewer than a context of ${T} + 1`);
+  }
   const ids = new Int32Array(B * T);
   const targets = new Int32Array(B * T);
   for (let r = 0; r < B; r++) {
-    const o = position(seed, step, micro, r, span + 1);
+    const src = r < fromBlend && blend ? blend.stream : s;
+    const o = position(seed, step, micro, r, src.tokens.length - T);
     for (let t = 0; t < T; t++) {
-      ids[r * T + t] = s.tokens[o + t];
-      targets[r * T + t] = s.tokens[o + t + 1];
+      ids[r * T + t] = src.tokens[o + t];
+      targets[r * T + t] = src.tokens[o + t + 1];
     }
   }
   return { ids, targets };

@@ -95,11 +95,24 @@ export async function train(c: TrainConfig, log: (l: string) => void = (l) => pr
       writeFileSync(metricsFile, kept.map((l) => `${l}\n`).join(''));
     }
     log(`train: resumed from ${ckptDir} at step ${step}`);
+  } else if (c.resume_from) {
+    const ck = loadCheckpoint(c.resume_from);
+    if (JSON.stringify(ck.state.model) !== JSON.stringify(model)) throw new UserError(`${c.resume_from}: a checkpoint of another model (${JSON.stringify(ck.state.model)}) than this config's (${JSON.stringify(model)})`);
+    gpt = new GPT(model, ck.weights);
+    opt = new AdamW(gpt.params, c, { t: ck.state.adam_t, m: ck.m, v: ck.v });
+    writeFileSync(metricsFile, '');
+    log(`train: starting from ${c.resume_from} (its step ${ck.state.step}, ${ck.state.tokens.toLocaleString('en')} tokens)`);
   } else {
     gpt = new GPT(model, initialValues(model, c.seed));
     opt = new AdamW(gpt.params, c);
     writeFileSync(metricsFile, '');
   }
+  const anneal = c.anneal_data ? openTokens(c.anneal_data, 'train') : null;
+  if (c.anneal_data && !anneal) throw new UserError(`${c.anneal_data}: no token shards to anneal on`);
+  if (anneal && anneal.tokenizerId !== data.tokenizerId) throw new UserError(`${c.anneal_data}: made by another tokenizer than ${c.data}`);
+  // Annealing: the whole run when it continues a checkpoint, else WSD's decay phase (or the cosine's last share).
+  const annealFrom = c.resume_from ? 0 : c.steps - Math.max(1, Math.round(c.steps * c.decay_frac));
+  if (anneal) log(`train: annealing on ${c.anneal_data} (${Math.round(c.anneal_share * 100)}% of each batch) from step ${annealFrom + 1}`);
   const B = c.batch_size;
   const T = c.context;
   const perStep = B * T * c.grad_accum;
@@ -133,7 +146,8 @@ export async function train(c: TrainConfig, log: (l: string) => void = (l) => pr
     let lossSum = 0;
     let summed: Record<string, tf.Tensor> | null = null;
     for (let micro = 0; micro < c.grad_accum; micro++) {
-      const batch = trainBatch(data, c.seed, step, micro, B, T);
+      const blend = anneal && step >= annealFrom ? { stream: anneal, share: c.anneal_share } : undefined;
+      const batch = trainBatch(data, c.seed, step, micro, B, T, blend);
       const { value, grads } = tf.tidy(() => {
         const [x, y] = toTensors(batch, B, T);
         return tf.variableGrads(() => gpt.loss(x, y), vars);

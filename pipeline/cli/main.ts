@@ -358,7 +358,9 @@ function addTrainerCommands(program: Command): void {
         'and loss.svg in --out. Options come from a YAML file (configs/tiny.yaml, configs/small.yaml) and flags, flags winning.',
     )
     .argument('[config.yaml]', 'a YAML file of the options below')
-    .option('--calibrate', "only measure the backend's matrix-product speed (the MFU denominator) and exit");
+    .option('--calibrate', "only measure the backend's matrix-product speed (the MFU denominator) and exit")
+    .option('--anneal', 'anneal a checkpoint (--resume-from) on --anneal-data: the learning rate decays from --lr to 0 over --steps; implies --compare')
+    .option('--compare', 'also run a control that stays on --data with the same schedule, and compare both on the high-quality validation data');
   const pick = addSchemaFlags(trainCmd, gptTrainOptions, 'Options:');
   trainCmd.action(async (file: string | undefined, values: Record<string, unknown>) => {
     const fromFile = file ? (loadYaml(file) as Record<string, unknown>) : {};
@@ -374,7 +376,15 @@ function addTrainerCommands(program: Command): void {
       console.log(`train --calibrate: ${backend.label}: ${(calibrate(rows, d, 2) / 1e9).toFixed(1)} GFLOP/s on [${rows} x ${d}] x [${d} x ${4 * d}] products`);
       return;
     }
-    const config = parseOptions(gptTrainOptions, { ...fromFile, ...pick(values) }, file ?? 'refinery train');
+    // --anneal: a decay-only continuation; flags and the file still win over these.
+    const annealDefaults = values.anneal ? { schedule: 'wsd', decay_frac: 1, warmup: 0, min_lr: 0 } : {};
+    const config = parseOptions(gptTrainOptions, { ...fromFile, ...annealDefaults, ...pick(values) }, file ?? 'refinery train');
+    if (values.anneal && !config.resume_from) throw new UserError('refinery train --anneal needs --resume-from <checkpoint>');
+    if (values.anneal || values.compare) {
+      const { annealTable, compareAnneal } = await import('../../trainer/anneal.js');
+      console.log(annealTable(await compareAnneal(config)));
+      return;
+    }
     const r = await train(config);
     console.log(
       `train: ${r.steps} steps, ${formatCount(r.tokens)} tokens in ${r.seconds.toFixed(0)} s (${formatCount(Math.round(r.tokens_per_s))} tokens/s, MFU ${r.mfu === null ? '-' : `${(100 * r.mfu).toFixed(1)}%`}); ` +
