@@ -109,9 +109,10 @@ export function planTable(p: Plan, accelerators: number): string {
     ['tokens per parameter', p.tokens_per_param.toFixed(1)],
   ];
   if (p.accelerator_hours !== null && p.accelerator_flops !== null) {
-    rows.push(['per accelerator', `${(p.accelerator_flops / 1e12).toPrecision(4)} TFLOP/s sustained`]);
+    rows.push(['per accelerator', `${Number((p.accelerator_flops / 1e12).toPrecision(4))} TFLOP/s sustained`]);
     rows.push(['accelerator-hours', `${si(p.accelerator_hours)}`]);
-    rows.push([`wall time on ${accelerators.toLocaleString('en')}`, `${Math.round(p.wall_hours as number).toLocaleString('en')} hours (${(p.days as number).toFixed(1)} days)`]);
+    const wall = p.wall_hours as number;
+    rows.push([`wall time on ${accelerators.toLocaleString('en')}`, `${wall < 100 ? Number(wall.toPrecision(3)) : Math.round(wall).toLocaleString('en')} hours (${Number((p.days as number).toPrecision(3))} days)`]);
   }
   if (p.cost !== null) rows.push(['cost', `${si(p.cost)} (in the currency of --price)`]);
   const w = Math.max(...rows.map((r) => r[0].length));
