@@ -23,10 +23,14 @@ export interface TokenStream {
   tokenizer: string | null;
 }
 
-/** A tokenize output directory (its train/ or val/ split) or a split directory itself. */
-export function openTokens(path: string, split: 'train' | 'val'): TokenStream | null {
+/**
+ * A tokenize output directory's train/ or val/ split, or (when `orItself`) a directory of
+ * token shards given for that purpose; null when there is none.
+ */
+export function openTokens(path: string, split: 'train' | 'val', orItself = true): TokenStream | null {
   if (!existsSync(path)) throw new UserError(`${path}: no such token directory`);
-  const isOutput = existsSync(join(path, '_tokens.json'));
+  const isOutput = existsSync(join(path, '_tokens.json')) || isDirectory(join(path, split));
+  if (!isOutput && !orItself) return null;
   const dir = isOutput ? join(path, split) : path;
   if (!existsSync(dir)) return null;
   const files = readdirSync(dir).filter((n) => n.endsWith('.arrow')).sort();

@@ -69,7 +69,7 @@ export async function train(c: TrainConfig, log: (l: string) => void = (l) => pr
   const backend: Backend = await useBackend(c.backend, c.native, c.threads);
   const data = openTokens(c.data, 'train');
   if (!data) throw new UserError(`${c.data}: no training token shards`);
-  const val = c.val_data ? openTokens(c.val_data, 'val') : openTokens(c.data, 'val');
+  const val = c.val_data ? openTokens(c.val_data, 'val') : openTokens(c.data, 'val', false);
   if (c.val_data && !val) throw new UserError(`${c.val_data}: no validation token shards`);
   const model: ModelConfig = { vocab_size: c.vocab_size ?? data.vocabSize, context: c.context, d_model: c.d_model, layers: c.layers, heads: c.heads };
   if (model.vocab_size < data.vocabSize) throw new UserError(`--vocab-size ${model.vocab_size} is smaller than the token shards' vocabulary (${data.vocabSize})`);

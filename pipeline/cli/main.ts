@@ -39,6 +39,7 @@ import { runTokenize, tokenizeOptions, tokenizerTrainOptions, trainTokenizer, ty
 import { Tokenizer } from '../tokenize/tokenizer.js';
 import { trainOptions as gptTrainOptions } from '../../trainer/config.js';
 import { planOptions } from '../../trainer/plan.js';
+import { sweepOptions } from '../../trainer/scaling-options.js';
 import { addSchemaFlags } from './flags.js';
 import { loadPipeline } from './pipeline-file.js';
 
@@ -408,6 +409,44 @@ function addTrainerCommands(program: Command): void {
     const p = plan(config);
     console.log(values.json ? JSON.stringify(p, null, 1) : planTable(p, config.accelerators));
   });
+
+  const scaling = program.command('scaling').summary('scaling laws from small runs: sweep a grid of models and token budgets, fit L(N, D)');
+  const sweepCmd = scaling
+    .command('sweep')
+    .summary('train a grid of small models, fit L(N, D) = E + A/N^alpha + B/D^beta (Chinchilla approach 3)')
+    .argument('[config.yaml]', 'a YAML file of the options below (sizes, token_budgets, data, ...)');
+  const pickSweep = addSchemaFlags(sweepCmd, sweepOptions, 'Options:');
+  sweepCmd.action(async (file: string | undefined, values: Record<string, unknown>) => {
+    const fromFile = file ? (loadYaml(file) as Record<string, unknown>) : {};
+    const config = parseOptions(sweepOptions, { ...fromFile, ...pickSweep(values) }, file ?? 'refinery scaling sweep');
+    const { lawTable, sweep } = await import('../../trainer/scaling.js');
+    console.log(lawTable(await sweep(config)));
+  });
+  scaling
+    .command('fit')
+    .summary('fit L(N, D) to points (JSONL of params, tokens, loss), with bootstrap intervals')
+    .argument('<points.jsonl>', 'one {"params": N, "tokens": D, "loss": L} per line (a sweep writes points.jsonl)')
+    .option('--target-flops <C>', 'also give the compute-optimal parameters and tokens for this budget')
+    .option('--bootstrap <n>', 'bootstrap resamples', '50')
+    .action(async (file: string, values: { targetFlops?: string; bootstrap: string }) => {
+      const { bootstrap, computeOptimal, fitLaw, lawTable } = await import('../../trainer/scaling.js');
+      let text: string;
+      try {
+        text = readFileSync(file, 'utf8');
+      } catch (err) {
+        throw new UserError(`${file}: cannot read (${errorMessage(err)})`);
+      }
+      const points = text.split('\n').filter(Boolean).map((l, i) => {
+        const p = JSON.parse(l) as { params?: unknown; tokens?: unknown; loss?: unknown };
+        if (typeof p.params !== 'number' || typeof p.tokens !== 'number' || typeof p.loss !== 'number') throw new UserError(`${file}:${i + 1}: expected numbers params, tokens and loss`);
+        return { params: p.params, tokens: p.tokens, loss: p.loss };
+      });
+      if (points.length < 5) throw new UserError(`${file}: a fit needs at least 5 points (got ${points.length})`);
+      const law = fitLaw(points);
+      const target = values.targetFlops === undefined ? undefined : Number(values.targetFlops);
+      const samples = Number(values.bootstrap);
+      console.log(lawTable({ points: [], law, intervals: samples > 0 ? bootstrap(points, law, samples, 1) : null, optimal: target ? { flops: target, ...computeOptimal(law, target) } : null }));
+    });
 
   program
     .command('generate')
