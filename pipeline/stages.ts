@@ -18,12 +18,13 @@ import { ingestStage } from './ingest/index.js';
 import { piiStage } from './pii/index.js';
 import { qualityOptions, qualityStage, runQuality, scoreStage, type QualityConfig } from './quality/index.js';
 import { domainStage } from './domains/index.js';
+import { perplexityStage } from './quality/perplexity.js';
 import { mixCountStage, mixOptions, mixStage, runMix, type MixConfig } from './mix/index.js';
 import { mixTable } from './mix/report.js';
 import { runSelect, selectOptions, selectScoreStage, selectStage, type SelectConfig } from './select/index.js';
 import { runTokenize, tokenizeOptions, tokenizeStage, type TokenizeConfig } from './tokenize/index.js';
 
-export const STAGES: readonly Stage[] = [ingestStage, extractStage, piiStage, importStage, exportStage, dedupSignatureStage, dedupFilterStage, lineKeyStage, lineFilterStage, qualityStage, scoreStage, domainStage, mixCountStage, mixStage, selectScoreStage, selectStage, tokenizeStage];
+export const STAGES: readonly Stage[] = [ingestStage, extractStage, piiStage, importStage, exportStage, dedupSignatureStage, dedupFilterStage, lineKeyStage, lineFilterStage, qualityStage, scoreStage, domainStage, mixCountStage, mixStage, selectScoreStage, selectStage, tokenizeStage, perplexityStage];
 
 export function stageByName(name: string): Stage {
   const stage = STAGES.find((s) => s.name === name);

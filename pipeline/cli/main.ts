@@ -449,6 +449,46 @@ function addTrainerCommands(program: Command): void {
     });
 
   program
+    .command('eval')
+    .summary('evaluate a checkpoint: multiple-choice tasks (acc, acc_norm) and perplexity / bits per byte on shards')
+    .requiredOption('--checkpoint <dir>', "a checkpoint directory (a run's out/checkpoint)")
+    .option('--tasks <file.jsonl>', 'MMLU-style tasks: {"question", "choices": [...], "answer": index or letter} per line')
+    .option('--data <dirs...>', 'document shards (stage outputs) to measure perplexity and bits per byte on')
+    .option('--max-docs <n>', 'at most this many documents of --data', '1000')
+    .option('--tokenizer <tokenizer.json>', 'the tokenizer (default: the one the training data was made with)')
+    .option('--json', 'print JSON')
+    .action(async (values: { checkpoint: string; tasks?: string; data?: string[]; maxDocs: string; tokenizer?: string; json?: boolean }) => {
+      if (!values.tasks && !values.data) throw new UserError('refinery eval: give --tasks and/or --data');
+      const { multipleChoice, openScorer, readTasks, scoreText } = await import('../../trainer/evaluate.js');
+      const { readDocs } = await import('../import/read.js');
+      const tasks = values.tasks ? readTasks(values.tasks) : null;
+      const scorer = await openScorer(values.checkpoint, values.tokenizer);
+      const out: Record<string, unknown> = {};
+      try {
+        if (tasks) out.tasks = multipleChoice(scorer, tasks);
+        if (values.data) {
+          let [nats, tokens, bytes, docs] = [0, 0, 0, 0];
+          for await (const doc of readDocs(values.data, 'eval', 'file')) {
+            if (typeof doc.text !== 'string' || !doc.text) continue;
+            const r = scoreText(scorer, doc.text);
+            [nats, tokens, bytes, docs] = [nats + r.nats, tokens + r.tokens, bytes + r.bytes, docs + 1];
+            if (docs >= Number(values.maxDocs)) break;
+          }
+          out.data = { documents: docs, tokens, bytes, loss: nats / Math.max(1, tokens), perplexity: Math.exp(nats / Math.max(1, tokens)), bits_per_byte: nats / Math.LN2 / Math.max(1, bytes) };
+        }
+      } finally {
+        scorer.dispose();
+      }
+      if (values.json) console.log(JSON.stringify(out, null, 1));
+      else {
+        const t = out.tasks as { tasks: number; acc: number; acc_norm: number; chance: number } | undefined;
+        if (t) console.log(`eval: ${t.tasks} tasks: acc ${t.acc.toFixed(3)}, acc_norm ${t.acc_norm.toFixed(3)} (chance ${t.chance.toFixed(3)})`);
+        const d = out.data as { documents: number; tokens: number; loss: number; perplexity: number; bits_per_byte: number } | undefined;
+        if (d) console.log(`eval: ${d.documents} documents, ${formatCount(d.tokens)} tokens: loss ${d.loss.toFixed(4)}, perplexity ${d.perplexity.toFixed(2)}, ${d.bits_per_byte.toFixed(4)} bits/byte`);
+      }
+    });
+
+  program
     .command('generate')
     .summary('sample text from a checkpoint')
     .requiredOption('--checkpoint <dir>', 'a checkpoint directory (a run\'s out/checkpoint)')

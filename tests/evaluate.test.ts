@@ -1,0 +1,89 @@
+/**
+ * The evaluation harness and the perplexity filter with a model that learned a small world:
+ * it must answer multiple-choice questions about it above chance, and score its own kind of
+ * text at a lower perplexity than shuffled words.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Random } from '../pipeline/core/random.js';
+import { multipleChoice, openScorer, readTasks, scoreText } from '../trainer/evaluate.js';
+import { cleanup, cli, readDocs, tempDir } from './helpers/cli.js';
+
+const dir = tempDir();
+afterAll(() => cleanup(dir));
+
+const FACTS: [string, string][] = [
+  ['What does the cat sit on?', 'the mat'],
+  ['What colour is the sky?', 'blue'],
+  ['Who guards the house?', 'the dog'],
+  ['What does the bird eat?', 'seeds'],
+  ['Where does the fish swim?', 'the river'],
+  ['What does the cow give?', 'milk'],
+];
+const ok = (args: string[]) => {
+  const r = cli(args);
+  expect(r.code, r.stderr).toBe(0);
+  return r;
+};
+
+beforeAll(() => {
+  const random = new Random(1);
+  const lines: string[] = [];
+  for (let i = 0; i < 600; i++) {
+    const [q, a] = FACTS[random.int(0, FACTS.length - 1)];
+    lines.push(JSON.stringify({ id: `d${i}`, text: `Question: ${q}\nAnswer: ${a}` }));
+  }
+  mkdirSync(join(dir, 'corpus'), { recursive: true });
+  writeFileSync(join(dir, 'corpus', 'qa.jsonl'), `${lines.join('\n')}\n`);
+  ok(['import', join(dir, 'corpus'), '-o', join(dir, 'docs'), '--progress', 'off']);
+  ok(['tokenizer', 'train', join(dir, 'docs'), '-o', join(dir, 'tok.json'), '--vocab', '320']);
+  ok(['tokenize', join(dir, 'docs'), '-o', join(dir, 'tokens'), '--tokenizer', join(dir, 'tok.json'), '--progress', 'off']);
+  ok(['train', '--data', join(dir, 'tokens'), '--out', join(dir, 'run'), '--context', '32', '--d-model', '32', '--layers', '2', '--heads', '2', '--batch-size', '16', '--steps', '150', '--warmup', '10', '--lr', '0.01', '--eval-every', '1000', '--log-every', '50']);
+  const tasks = FACTS.map(([q, a], i) => ({ question: q, choices: [a, ...FACTS.filter((_, j) => j !== i).slice(0, 2).map(([, x]) => x)], answer: 0 }));
+  writeFileSync(join(dir, 'tasks.jsonl'), tasks.map((t) => JSON.stringify(t)).join('\n'));
+}, 180_000);
+
+describe('refinery eval', () => {
+  it('answers multiple-choice questions about what it learned above chance', async () => {
+    const scorer = await openScorer(join(dir, 'run', 'checkpoint'));
+    try {
+      const r = multipleChoice(scorer, readTasks(join(dir, 'tasks.jsonl')));
+      expect(r.tasks).toBe(6);
+      expect(r.chance).toBeCloseTo(1 / 3);
+      expect(r.acc).toBeGreaterThanOrEqual(5 / 6);
+      // Its own kind of text is far more likely than the same words shuffled.
+      const seen = scoreText(scorer, 'Question: What colour is the sky?\nAnswer: blue');
+      const shuffled = scoreText(scorer, 'sky the blue Answer: colour What is Question: ?\n');
+      expect(seen.nats / seen.tokens).toBeLessThan(shuffled.nats / shuffled.tokens);
+    } finally {
+      scorer.dispose();
+    }
+    const out = ok(['eval', '--checkpoint', join(dir, 'run', 'checkpoint'), '--tasks', join(dir, 'tasks.jsonl'), '--data', join(dir, 'docs'), '--max-docs', '50', '--json']);
+    const json = JSON.parse(out.stdout) as { tasks: { acc: number }; data: { documents: number; bits_per_byte: number } };
+    expect(json.data.documents).toBe(50);
+    expect(json.data.bits_per_byte).toBeGreaterThan(0);
+    const bad = cli(['eval', '--checkpoint', join(dir, 'run', 'checkpoint')]);
+    expect(bad.code).toBe(2);
+  }, 120_000);
+
+  it('refinery perplexity annotates quality_ppl: lower for text like the training data', async () => {
+    mkdirSync(join(dir, 'mixed'), { recursive: true });
+    const r = new Random(3);
+    const words = 'Question What does the cat sit on colour sky blue dog milk river Answer'.split(' ');
+    const docs = [
+      ...FACTS.map(([q, a], i) => ({ id: `good-${i}`, text: `Question: ${q}\nAnswer: ${a}` })),
+      ...FACTS.map((_, i) => ({ id: `bad-${i}`, text: Array.from({ length: 12 }, () => words[r.int(0, words.length - 1)]).join(' ') })),
+    ];
+    writeFileSync(join(dir, 'mixed', 'docs.jsonl'), docs.map((d) => JSON.stringify(d)).join('\n'));
+    ok(['import', join(dir, 'mixed'), '-o', join(dir, 'mixed-docs'), '--progress', 'off']);
+    ok(['perplexity', join(dir, 'mixed-docs'), '-o', join(dir, 'ppl'), '--checkpoint', join(dir, 'run', 'checkpoint'), '--progress', 'off']);
+    const scored = await readDocs(join(dir, 'ppl'));
+    const mean = (prefix: string) => {
+      const xs = scored.filter((d) => d.id.startsWith(prefix)).map((d) => Number(d.quality_ppl));
+      return xs.reduce((a, b) => a + b, 0) / xs.length;
+    };
+    expect(scored).toHaveLength(12);
+    expect(mean('good')).toBeLessThan(mean('bad') / 2);
+  }, 120_000);
+});

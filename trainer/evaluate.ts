@@ -1,0 +1,129 @@
+/**
+ * Evaluation with a trained checkpoint: the log-likelihood of text (perplexity and bits per
+ * byte of documents or of a whole shard directory), and multiple-choice tasks scored as
+ * lm-evaluation-harness does: each choice's log-likelihood after the question; `acc` takes
+ * the most likely choice, `acc_norm` the most likely per byte of the choice.
+ */
+import { readFileSync } from 'node:fs';
+import * as tf from '@tensorflow/tfjs-core';
+import { UserError } from '../pipeline/core/errors.js';
+import { END_OF_TEXT, Tokenizer } from '../pipeline/tokenize/tokenizer.js';
+import { useBackend, type BackendChoice } from './backend.js';
+import { loadCheckpoint } from './checkpoint.js';
+import { GPT } from './model.js';
+import { releaseKept } from './ops.js';
+
+export interface Scorer {
+  model: GPT;
+  tokenizer: Tokenizer;
+  context: number;
+  /** Natural-log likelihood of each of `targets` given the tokens before it (`ids` = the sequence, targets start at `from`). */
+  logLikelihood(ids: readonly number[], from: number): number[];
+  dispose(): void;
+}
+
+export async function openScorer(checkpoint: string, tokenizerFile?: string, backend: BackendChoice = 'auto'): Promise<Scorer> {
+  await useBackend(backend);
+  const ck = loadCheckpoint(checkpoint, false);
+  const file = tokenizerFile ?? ck.state.tokenizer;
+  if (!file) throw new UserError(`${checkpoint}: the checkpoint does not name its tokenizer; give --tokenizer`);
+  const tokenizer = Tokenizer.load(file);
+  const model = new GPT(ck.state.model, ck.weights);
+  const T = ck.state.model.context;
+  return {
+    model,
+    tokenizer,
+    context: T,
+    logLikelihood(ids, from) {
+      // Windows of T tokens predict positions [start + 1, start + T]; each target is scored once,
+      // with as much context as the window allows.
+      const out: number[] = [];
+      for (let end = Math.max(from, 1); end < ids.length; ) {
+        const start = Math.max(0, Math.min(end - 1, ids.length - 1 - T));
+        const window = ids.slice(start, Math.min(ids.length, start + T + 1));
+        const input = window.slice(0, -1);
+        const nll = tf.tidy(() => {
+          const logits = model.forward(tf.tensor2d(Int32Array.from(input), [1, input.length], 'int32'));
+          const targets = tf.tensor1d(Int32Array.from(window.slice(1)), 'int32');
+          const picked = tf.gather(tf.reshape(logits, [-1]), tf.add(tf.mul(tf.range(0, input.length, 1, 'int32'), tf.scalar(logits.shape[1], 'int32')), targets));
+          return tf.sub(picked, tf.logSumExp(logits, 1)).dataSync() as Float32Array;
+        });
+        releaseKept();
+        for (let p = end; p < start + window.length; p++) out.push(nll[p - start - 1]);
+        end = start + window.length;
+      }
+      return out;
+    },
+    dispose: () => model.dispose(),
+  };
+}
+
+/** Nats and byte counts of a text as a document (after <|endoftext|>), up to `maxTokens` tokens. */
+export function scoreText(s: Scorer, text: string, maxTokens = Number.POSITIVE_INFINITY): { nats: number; tokens: number; bytes: number } {
+  const eot = s.tokenizer.specials.get(END_OF_TEXT);
+  let ids = s.tokenizer.encode(text);
+  if (ids.length > maxTokens) ids = ids.slice(0, maxTokens);
+  const seq = eot === undefined ? ids : [eot, ...ids];
+  const from = eot === undefined ? 1 : 1;
+  const ll = s.logLikelihood(seq, from);
+  const bytes = Buffer.byteLength(s.tokenizer.decode(ids));
+  return { nats: -ll.reduce((a, b) => a + b, 0), tokens: ll.length, bytes };
+}
+
+export interface McTask {
+  question: string;
+  choices: string[];
+  answer: number;
+}
+
+/** MMLU-style JSONL: {"question", "choices": [...], "answer": index or letter}. */
+export function readTasks(file: string): McTask[] {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new UserError(`${file}: cannot read (${(err as Error).message})`);
+  }
+  return text
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l, i) => {
+      let t: { question?: unknown; choices?: unknown; answer?: unknown };
+      try {
+        t = JSON.parse(l) as typeof t;
+      } catch {
+        throw new UserError(`${file}:${i + 1}: not JSON`);
+      }
+      const choices = t.choices;
+      if (typeof t.question !== 'string' || !Array.isArray(choices) || choices.length < 2 || !choices.every((c) => typeof c === 'string')) throw new UserError(`${file}:${i + 1}: expected "question" and at least two string "choices"`);
+      const answer = typeof t.answer === 'number' ? t.answer : typeof t.answer === 'string' ? 'ABCDEFGHIJ'.indexOf(t.answer.trim().toUpperCase()) : -1;
+      if (!(answer >= 0 && answer < choices.length)) throw new UserError(`${file}:${i + 1}: "answer" must index the choices (0-${choices.length - 1} or a letter)`);
+      return { question: t.question, choices: choices as string[], answer };
+    });
+}
+
+export interface McResult {
+  tasks: number;
+  acc: number;
+  acc_norm: number;
+  /** Accuracy of guessing. */
+  chance: number;
+}
+
+export function multipleChoice(s: Scorer, tasks: readonly McTask[]): McResult {
+  let acc = 0;
+  let accNorm = 0;
+  for (const t of tasks) {
+    const prompt = s.tokenizer.encode(`Question: ${t.question}\nAnswer:`);
+    const scores = t.choices.map((choice) => {
+      const cont = s.tokenizer.encode(` ${choice}`);
+      const ll = s.logLikelihood([...prompt, ...cont], prompt.length).reduce((a, b) => a + b, 0);
+      return { ll, norm: ll / Buffer.byteLength(` ${choice}`) };
+    });
+    const best = (key: 'll' | 'norm') => scores.reduce((bi, x, i) => (x[key] > scores[bi][key] ? i : bi), 0);
+    if (best('ll') === t.answer) acc++;
+    if (best('norm') === t.answer) accNorm++;
+  }
+  const chance = tasks.reduce((a, t) => a + 1 / t.choices.length, 0) / Math.max(1, tasks.length);
+  return { tasks: tasks.length, acc: acc / Math.max(1, tasks.length), acc_norm: accNorm / Math.max(1, tasks.length), chance };
+}
