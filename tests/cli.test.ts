@@ -19,6 +19,8 @@ import { mixOptions } from '../pipeline/mix/index.js';
 import { selectOptions } from '../pipeline/select/index.js';
 import { tokenizeOptions, tokenizerTrainOptions } from '../pipeline/tokenize/index.js';
 import { trainOptions as gptTrainOptions } from '../trainer/config.js';
+import { planOptions } from '../trainer/plan.js';
+import { sweepOptions } from '../trainer/scaling-options.js';
 import { STAGES } from '../pipeline/stages.js';
 import { cleanup, cli, expectAccounting, readDocs, tempDir } from './helpers/cli.js';
 
@@ -134,7 +136,7 @@ describe('help', () => {
     expect(top.code).toBe(0);
     const stages = STAGES.filter((s) => !s.internal);
     for (const stage of stages) expect(top.stdout).toContain(stage.name);
-    for (const cmd of ['dedup', 'quality', 'mix', 'select', 'tokenizer', 'tokenize', 'train', 'generate', 'run', 'inspect', 'stats']) expect(top.stdout).toContain(cmd);
+    for (const cmd of ['dedup', 'quality', 'mix', 'select', 'tokenizer', 'tokenize', 'train', 'generate', 'plan', 'scaling', 'eval', 'perplexity', 'run', 'inspect', 'stats']) expect(top.stdout).toContain(cmd);
     const commands: [string[], z.ZodObject[]][] = [
       ...stages.map((stage): [string[], z.ZodObject[]] => [[stage.name], [stage.options, runOptions]]),
       [['dedup', 'minhash'], [pipelineOptions, runOptions]],
@@ -153,6 +155,8 @@ describe('help', () => {
       [['tokenizer', 'train'], [tokenizerTrainOptions.omit({ inputs: true, output: true })]],
       [['tokenize'], [tokenizeOptions, runOptions]],
       [['train'], [gptTrainOptions]],
+      [['plan'], [planOptions]],
+      [['scaling', 'sweep'], [sweepOptions]],
     ];
     for (const [cmd, schemas] of commands) {
       const help = cli([...cmd, '--help']).stdout.replace(/\s+/g, ' '); // commander wraps long lines
