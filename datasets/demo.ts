@@ -11,6 +11,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeBrownJsonl } from './brown.js';
+import { writeDemoReport } from './demo-report.js';
 import { serveWarcPages } from './demo-site.js';
 import { findDocs, largestClusters, shardPath } from '../pipeline/inspect/inspect.js';
 
@@ -91,5 +92,9 @@ await refinery('crawl', '--seeds', rel('seeds.txt'), '-o', rel('crawl'), '--allo
 await site.close();
 await refinery('ingest', rel('crawl'), '-o', rel('crawled'));
 
-await refinery('stats', rel('raw'), rel('text'), rel('clean'), rel('unique'), rel('dedup'), rel('deduped'), rel('quality'), rel('quality-top'), rel('domains'), rel('mix'), rel('hq', 'train'), rel('hq', 'validation'), rel('tokens'), rel('tokens-hq'), rel('crawled'), rel('imported'), rel('exported'), '--svg', rel('funnel.svg'));
+const stageDirs = [rel('raw'), rel('text'), rel('clean'), rel('unique'), rel('dedup'), rel('deduped'), rel('quality'), rel('quality-top'), rel('domains'), rel('mix'), rel('hq', 'train'), rel('hq', 'validation'), rel('tokens'), rel('tokens-hq'), rel('crawled'), rel('imported'), rel('exported')];
+await refinery('stats', ...stageDirs, '--svg', rel('funnel.svg'));
+// The report names stage outputs as the commands above did: relative to the repository root.
+process.chdir(root);
+console.log(`\ndemo: report in ${writeDemoReport(relative(root, out), stageDirs)}`);
 console.log(`\ndemo: done. Shards in ${relative(root, out)}/, funnel chart in ${rel('funnel.svg')}, mix chart in ${rel('mix.svg')}, loss curve in ${rel('train', 'loss.svg')}`);

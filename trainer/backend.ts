@@ -39,6 +39,8 @@ async function tryImport(name: string): Promise<boolean> {
  */
 export async function useBackend(choice: BackendChoice = 'auto', native = true, threads = 1): Promise<Backend> {
   if (chosen) return chosen;
+  // Production mode: no debug checks, and no console advice to install tfjs-node (this module says what it uses).
+  tf.enableProdMode();
   await registerGradients();
   const want: string[] = [];
   if (choice === 'auto' || choice === 'tensorflow') {

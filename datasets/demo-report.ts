@@ -1,0 +1,47 @@
+/**
+ * The demo's report (out/demo/report.md): what each stage kept and why, the mix, the data the
+ * model saw, how it trained, and what annealing on the high-quality subset did, with the charts
+ * the run drew. Built from the run's own files, so it says what happened, not what should have.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { funnelOf, funnelTable } from '../pipeline/inspect/funnel.js';
+import type { MixReport } from '../pipeline/mix/index.js';
+import { mixTable } from '../pipeline/mix/report.js';
+import type { TokensSummary } from '../pipeline/tokenize/index.js';
+import { annealTable, type AnnealReport } from '../trainer/anneal.js';
+
+const json = <T>(file: string): T | null => (existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as T) : null);
+const block = (text: string) => `\`\`\`\n${text}\n\`\`\``;
+
+export function writeDemoReport(out: string, stageDirs: readonly string[]): string {
+  const parts: string[] = ['# refinery demo report', '', `Written ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC from the files of this run in \`${out}\`.`, ''];
+  parts.push('## The funnel', '', 'Documents and bytes into and out of every stage, and what each filter removed, with its reasons.', '', block(funnelTable(funnelOf(stageDirs))), '', '![funnel](funnel.svg)', '');
+  const mix = json<{ report: MixReport }>(join(out, 'mix', '_mix.json'));
+  if (mix) parts.push('## The mix', '', 'Domains before and after temperature sampling (T = 2), by bytes of text.', '', block(mixTable(mix.report)), '', '![mix](mix.svg)', '');
+  const tokens = json<TokensSummary>(join(out, 'tokens', '_tokens.json'));
+  const hq = json<TokensSummary>(join(out, 'tokens-hq', '_tokens.json'));
+  if (tokens && hq) {
+    parts.push('## Tokens', '', `Tokenizer: ${tokens.vocab_size.toLocaleString('en')} tokens (byte-level BPE).`, '');
+    parts.push('| data | documents | tokens | bytes of text | bytes per token |', '|---|---|---|---|---|');
+    for (const [name, s] of [['mix (pretraining)', tokens.splits.train], ['high-quality subset (annealing)', hq.splits.train], ['high-quality held out (validation)', hq.splits.val]] as const) {
+      parts.push(`| ${name} | ${s.documents.toLocaleString('en')} | ${s.tokens.toLocaleString('en')} | ${s.bytes.toLocaleString('en')} | ${(s.bytes / Math.max(1, s.tokens)).toFixed(2)} |`);
+    }
+    parts.push('');
+  }
+  const metricsFile = join(out, 'train', 'metrics.jsonl');
+  if (existsSync(metricsFile)) {
+    const lines = readFileSync(metricsFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>);
+    const last = lines[lines.length - 1];
+    const firstVal = lines.find((l) => l.val_loss !== undefined);
+    parts.push('## Pretraining', '');
+    parts.push(`${last.step} steps, ${last.tokens.toLocaleString('en')} tokens at ${last.tokens_per_s?.toLocaleString('en')} tokens/s (MFU ${((last.mfu ?? 0) * 100).toFixed(1)}%). Training loss ${lines[0].loss} → ${last.loss}; validation loss on the held-out high-quality pages ${firstVal?.val_loss} (step ${firstVal?.step}) → ${last.val_loss} (${last.val_bpb} bits per byte).`, '', '![loss](train/loss.svg)', '');
+  }
+  const anneal = json<AnnealReport>(join(out, 'anneal', 'anneal.json'));
+  if (anneal) {
+    parts.push('## Annealing', '', `From the pretraining checkpoint, ${anneal.steps} more steps with the learning rate decaying to zero: on the high-quality subset, and (the control) on the mix. Equal compute; both scored on the held-out high-quality pages.`, '', block(annealTable(anneal)), '');
+  }
+  const file = join(out, 'report.md');
+  writeFileSync(file, `${parts.join('\n')}\n`);
+  return relative(process.cwd(), file);
+}
