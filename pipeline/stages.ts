@@ -36,6 +36,8 @@ export function stageByName(name: string): Stage {
 export interface Operation {
   name: string;
   options: z.ZodObject;
+  /** Can find its own inputs from its options (ingest --cc), so a pipeline may start with it without "input". */
+  findsInputs?: boolean;
   run(config: StageConfig, inputs: string[], out: string, options: RunOptions, r: Runner): Promise<void>;
 }
 
@@ -44,7 +46,7 @@ export async function runPublicStage(stage: Stage, config: StageConfig, inputs: 
 }
 
 export const OPERATIONS: readonly Operation[] = [
-  ...STAGES.filter((s) => !s.internal).map((stage) => ({ name: stage.name, options: stage.options, run: runPublicStage.bind(null, stage) })),
+  ...STAGES.filter((s) => !s.internal).map((stage) => ({ name: stage.name, options: stage.options, findsInputs: stage.resolveInputs !== undefined, run: runPublicStage.bind(null, stage) })),
   ...(['minhash', 'exact'] as const).map((mode) => ({
     name: `dedup-${mode}`,
     options: pipelineOptions,

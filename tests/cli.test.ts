@@ -169,6 +169,15 @@ describe('help', () => {
   }, 60_000);
 });
 
+describe('shipped configs', () => {
+  it('every pipeline file in configs/ validates (the Common Crawl recipe starts with ingest --cc, without input)', () => {
+    for (const file of ['configs/demo.yaml', 'configs/commoncrawl.yaml']) {
+      const r = cli(['run', file, '--stages', 'none']);
+      expect(r.code, `${file}: ${r.stderr}`).toBe(0);
+    }
+  });
+});
+
 describe('bad input: one line naming the problem, exit code 2, nothing written', () => {
   const expectUsageError = (args: string[], pattern: RegExp, out?: string) => {
     const r = cli(args);

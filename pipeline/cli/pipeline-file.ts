@@ -72,6 +72,8 @@ export function loadPipeline(
       inputs = Array.isArray(given) ? given : [given];
     } else if (previousOutput !== null) {
       inputs = [previousOutput];
+    } else if (op.findsInputs) {
+      inputs = [];
     } else {
       throw new UserError(`${at}: "input" is required for the first stage`);
     }
