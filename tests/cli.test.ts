@@ -21,6 +21,7 @@ import { tokenizeOptions, tokenizerTrainOptions } from '../pipeline/tokenize/ind
 import { trainOptions as gptTrainOptions } from '../trainer/config.js';
 import { planOptions } from '../trainer/plan.js';
 import { sweepOptions } from '../trainer/scaling-options.js';
+import { slurmOptions } from '../pipeline/slurm/index.js';
 import { STAGES } from '../pipeline/stages.js';
 import { cleanup, cli, expectAccounting, readDocs, tempDir } from './helpers/cli.js';
 
@@ -136,7 +137,7 @@ describe('help', () => {
     expect(top.code).toBe(0);
     const stages = STAGES.filter((s) => !s.internal);
     for (const stage of stages) expect(top.stdout).toContain(stage.name);
-    for (const cmd of ['dedup', 'quality', 'mix', 'select', 'tokenizer', 'tokenize', 'train', 'generate', 'plan', 'scaling', 'eval', 'perplexity', 'run', 'inspect', 'stats']) expect(top.stdout).toContain(cmd);
+    for (const cmd of ['dedup', 'quality', 'mix', 'select', 'tokenizer', 'tokenize', 'train', 'generate', 'plan', 'scaling', 'eval', 'perplexity', 'slurm', 'run', 'inspect', 'stats']) expect(top.stdout).toContain(cmd);
     const commands: [string[], z.ZodObject[]][] = [
       ...stages.map((stage): [string[], z.ZodObject[]] => [[stage.name], [stage.options, runOptions]]),
       [['dedup', 'minhash'], [pipelineOptions, runOptions]],
@@ -157,6 +158,7 @@ describe('help', () => {
       [['train'], [gptTrainOptions]],
       [['plan'], [planOptions]],
       [['scaling', 'sweep'], [sweepOptions]],
+      [['slurm'], [slurmOptions]],
     ];
     for (const [cmd, schemas] of commands) {
       const help = cli([...cmd, '--help']).stdout.replace(/\s+/g, ' '); // commander wraps long lines

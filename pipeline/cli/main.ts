@@ -31,6 +31,7 @@ import { explain, explanationTable } from '../quality/explain.js';
 import { qualityOptions, runQuality, type QualityConfig } from '../quality/index.js';
 import { trainClassifier, trainOptions } from '../quality/train.js';
 import { OPERATIONS, STAGES, operationByName, runPublicStage } from '../stages.js';
+import { runSlurm, slurmOptions } from '../slurm/index.js';
 import { domainTrainOptions, trainDomainClassifier } from '../domains/train.js';
 import { mixOptions, runMix, type MixConfig } from '../mix/index.js';
 import { mixSvg, mixTable } from '../mix/report.js';
@@ -632,6 +633,22 @@ function buildProgram(): Command {
   addMixCommands(program);
   addTokenizerCommands(program);
   addTrainerCommands(program);
+
+  const slurmCmd = program
+    .command('slurm')
+    .summary('run a stage as a Slurm job array (dedup as a chain of dependent jobs), wait, and rerun failed tasks')
+    .description(
+      'refinery slurm [options] -- <refinery command>: writes an sbatch array script per step into <output>-slurm/, submits it ' +
+        '(the dedup pipelines as signatures -> buckets -> cluster -> filter with --dependency=afterok), polls squeue until done, ' +
+        'then resubmits while tasks are missing (finished ones are skipped). --dry-run prints the scripts.',
+    )
+    .argument('<command...>', 'the refinery command to run, after --')
+    .passThroughOptions();
+  const pickSlurm = addSchemaFlags(slurmCmd, slurmOptions, 'Options:');
+  slurmCmd.action(async (command: string[], values: Record<string, unknown>) => {
+    const config = parseOptions(slurmOptions, pickSlurm(values), 'refinery slurm');
+    await runSlurm(command, config, join(here, 'main.js'));
+  });
 
   const runCmd = program
     .command('run')
