@@ -83,6 +83,7 @@ await refinery('generate', '--checkpoint', rel('train', 'checkpoint'), '--prompt
 // scored on the held-out high-quality pages. Then what a compute-optimal run of this model
 // would take on this machine.
 await refinery('train', 'configs/tiny.yaml', '--resume-from', rel('train', 'checkpoint'), '--anneal', '--data', rel('tokens'), '--anneal-data', rel('tokens-hq'), '--val-data', rel('tokens-hq'), '--out', rel('anneal'), '--steps', '30', '--lr', '0.003', '--eval-every', '30', '--log-every', '30');
+await refinery('eval', '--checkpoint', rel('anneal', 'annealed', 'checkpoint'), '--data', rel('hq', 'validation'));
 await refinery('plan', '--params', '1.33M', '--accelerator-flops', '60e9');
 
 // The crawler, on a local site serving pages of the sample web (no network), then ingest.
