@@ -43,7 +43,7 @@ export interface JobStep {
 }
 
 /** Flags of `args` that a step's schema knows (with their values), in order. */
-function keepFlags(args: readonly string[], schemas: z.ZodObject[], extra: string[] = []): string[] {
+function keepFlags(args: readonly string[], schemas: z.ZodObject[]): string[] {
   const known = new Map<string, boolean>();
   for (const s of schemas) for (const o of describeOptions(s)) known.set(o.flag, o.kind === 'boolean');
   for (const s of schemas) for (const o of describeOptions(s)) if (o.kind === 'boolean') known.set(`--no-${o.flag.slice(2)}`, true);
@@ -52,7 +52,7 @@ function keepFlags(args: readonly string[], schemas: z.ZodObject[], extra: strin
     const a = args[i];
     const [flag] = a.split('=');
     if (!flag.startsWith('--')) continue;
-    if (known.has(flag) || extra.includes(flag)) {
+    if (known.has(flag)) {
       out.push(a);
       if (!a.includes('=') && known.get(flag) === false && i + 1 < args.length) out.push(args[++i]);
     } else if (!a.includes('=') && i + 1 < args.length && !args[i + 1].startsWith('-')) i++;
