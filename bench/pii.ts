@@ -7,29 +7,18 @@
  * Text: the sample web's gold text (planted personal data included), plus DCLM's extracted web
  * documents and WikiText from ../shared/data when present; repeated to --size.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildSampleWeb } from '../datasets/sample-web/index.js';
 import { byteSize } from '../pipeline/core/config.js';
 import { redact } from '../pipeline/pii/redact.js';
 import { PII_TYPES, findPii, type PiiType } from '../pipeline/pii/scanner.js';
 import { unsafeScore } from '../pipeline/pii/unsafe.js';
 import { sharedDataDir } from './extraction-data.js';
 import { arg, isolated, ratio, report } from './harness.js';
+import { sampleWebTexts } from './sample-web-texts.js';
 
 function corpus(): string[] {
-  const docs: string[] = [];
-  const web = mkdtempSync(join(tmpdir(), 'refinery-bench-pii-'));
-  try {
-    buildSampleWeb({ out: web, pages: 2000, seed: 1 });
-    for (const line of readFileSync(join(web, 'pages.jsonl'), 'utf8').trim().split('\n')) {
-      const text = (JSON.parse(line) as { text: string | null }).text;
-      if (text) docs.push(text);
-    }
-  } finally {
-    rmSync(web, { recursive: true, force: true });
-  }
+  const docs = sampleWebTexts();
   try {
     const root = sharedDataDir();
     for (const f of ['agreement_data.jsonl', 'majority_data.jsonl']) {

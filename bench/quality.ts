@@ -10,27 +10,16 @@
  * Documents: the sample web's gold texts, plus DCLM's labelled web documents and WikiText-2
  * articles from ../shared/data when present, repeated to --docs.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildSampleWeb } from '../datasets/sample-web/index.js';
 import { gopherRepetition, heuristicOptions, judge } from '../pipeline/quality/heuristics.js';
 import { TextView, duplicates } from '../pipeline/quality/text-view.js';
 import { sharedDataDir } from './extraction-data.js';
 import { arg, isolated, ratio, report } from './harness.js';
+import { sampleWebTexts } from './sample-web-texts.js';
 
 function corpus(): string[] {
-  const docs: string[] = [];
-  const web = mkdtempSync(join(tmpdir(), 'refinery-bench-quality-'));
-  try {
-    buildSampleWeb({ out: web, pages: 2000, seed: 1 });
-    for (const line of readFileSync(join(web, 'pages.jsonl'), 'utf8').trim().split('\n')) {
-      const text = (JSON.parse(line) as { text: string | null }).text;
-      if (text) docs.push(text);
-    }
-  } finally {
-    rmSync(web, { recursive: true, force: true });
-  }
+  const docs = sampleWebTexts();
   try {
     const root = sharedDataDir();
     for (const line of readFileSync(join(root, 'quality-dclm-human-labels', 'majority_data.jsonl'), 'utf8').trim().split('\n')) docs.push((JSON.parse(line) as { text: string }).text);

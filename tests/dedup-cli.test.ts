@@ -7,18 +7,14 @@ import type { Doc } from '../pipeline/core/schema.js';
 import { detectionProbability } from '../pipeline/dedup/minhash.js';
 import { normalizeUrl } from '../pipeline/dedup/signatures.js';
 import { jaccard, normalizeForDedup, wordShingles } from '../pipeline/text/normalize.js';
-import { cleanup, cli, expectAccounting, readDocs, sharedData, SHARED_SKIP_REASON, tempDir } from './helpers/cli.js';
+import { cleanup, cli, cliOk, expectAccounting, readDocs, sharedData, SHARED_SKIP_REASON, tempDir } from './helpers/cli.js';
 
 const dir = tempDir();
 const text = join(dir, 'text');
 let pages: PageTruth[];
 afterAll(() => cleanup(dir));
 
-const ok = (args: string[]) => {
-  const r = cli([...args, '--progress', 'off']);
-  expect(r.code, r.stderr).toBe(0);
-  return r;
-};
+const ok = (args: string[]) => cliOk([...args, '--progress', 'off']);
 
 beforeAll(() => {
   const web = join(dir, 'web');

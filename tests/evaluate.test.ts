@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Random } from '../pipeline/core/random.js';
 import { multipleChoice, openScorer, readTasks, scoreText } from '../trainer/evaluate.js';
-import { cleanup, cli, readDocs, tempDir } from './helpers/cli.js';
+import { cleanup, cli, cliOk, readDocs, tempDir } from './helpers/cli.js';
 
 const dir = tempDir();
 afterAll(() => cleanup(dir));
@@ -21,11 +21,6 @@ const FACTS: [string, string][] = [
   ['Where does the fish swim?', 'the river'],
   ['What does the cow give?', 'milk'],
 ];
-const ok = (args: string[]) => {
-  const r = cli(args);
-  expect(r.code, r.stderr).toBe(0);
-  return r;
-};
 
 beforeAll(() => {
   const random = new Random(1);
@@ -36,10 +31,10 @@ beforeAll(() => {
   }
   mkdirSync(join(dir, 'corpus'), { recursive: true });
   writeFileSync(join(dir, 'corpus', 'qa.jsonl'), `${lines.join('\n')}\n`);
-  ok(['import', join(dir, 'corpus'), '-o', join(dir, 'docs'), '--progress', 'off']);
-  ok(['tokenizer', 'train', join(dir, 'docs'), '-o', join(dir, 'tok.json'), '--vocab', '320']);
-  ok(['tokenize', join(dir, 'docs'), '-o', join(dir, 'tokens'), '--tokenizer', join(dir, 'tok.json'), '--progress', 'off']);
-  ok(['train', '--data', join(dir, 'tokens'), '--out', join(dir, 'run'), '--context', '32', '--d-model', '32', '--layers', '2', '--heads', '2', '--batch-size', '16', '--steps', '150', '--warmup', '10', '--lr', '0.01', '--eval-every', '1000', '--log-every', '50']);
+  cliOk(['import', join(dir, 'corpus'), '-o', join(dir, 'docs'), '--progress', 'off']);
+  cliOk(['tokenizer', 'train', join(dir, 'docs'), '-o', join(dir, 'tok.json'), '--vocab', '320']);
+  cliOk(['tokenize', join(dir, 'docs'), '-o', join(dir, 'tokens'), '--tokenizer', join(dir, 'tok.json'), '--progress', 'off']);
+  cliOk(['train', '--data', join(dir, 'tokens'), '--out', join(dir, 'run'), '--context', '32', '--d-model', '32', '--layers', '2', '--heads', '2', '--batch-size', '16', '--steps', '150', '--warmup', '10', '--lr', '0.01', '--eval-every', '1000', '--log-every', '50']);
   const tasks = FACTS.map(([q, a], i) => ({ question: q, choices: [a, ...FACTS.filter((_, j) => j !== i).slice(0, 2).map(([, x]) => x)], answer: 0 }));
   writeFileSync(join(dir, 'tasks.jsonl'), tasks.map((t) => JSON.stringify(t)).join('\n'));
 }, 180_000);
@@ -59,7 +54,7 @@ describe('refinery eval', () => {
     } finally {
       scorer.dispose();
     }
-    const out = ok(['eval', '--checkpoint', join(dir, 'run', 'checkpoint'), '--tasks', join(dir, 'tasks.jsonl'), '--data', join(dir, 'docs'), '--max-docs', '50', '--json']);
+    const out = cliOk(['eval', '--checkpoint', join(dir, 'run', 'checkpoint'), '--tasks', join(dir, 'tasks.jsonl'), '--data', join(dir, 'docs'), '--max-docs', '50', '--json']);
     const json = JSON.parse(out.stdout) as { tasks: { acc: number }; data: { documents: number; bits_per_byte: number } };
     expect(json.data.documents).toBe(50);
     expect(json.data.bits_per_byte).toBeGreaterThan(0);
@@ -76,8 +71,8 @@ describe('refinery eval', () => {
       ...FACTS.map((_, i) => ({ id: `bad-${i}`, text: Array.from({ length: 12 }, () => words[r.int(0, words.length - 1)]).join(' ') })),
     ];
     writeFileSync(join(dir, 'mixed', 'docs.jsonl'), docs.map((d) => JSON.stringify(d)).join('\n'));
-    ok(['import', join(dir, 'mixed'), '-o', join(dir, 'mixed-docs'), '--progress', 'off']);
-    ok(['perplexity', join(dir, 'mixed-docs'), '-o', join(dir, 'ppl'), '--checkpoint', join(dir, 'run', 'checkpoint'), '--progress', 'off']);
+    cliOk(['import', join(dir, 'mixed'), '-o', join(dir, 'mixed-docs'), '--progress', 'off']);
+    cliOk(['perplexity', join(dir, 'mixed-docs'), '-o', join(dir, 'ppl'), '--checkpoint', join(dir, 'run', 'checkpoint'), '--progress', 'off']);
     const scored = await readDocs(join(dir, 'ppl'));
     const mean = (prefix: string) => {
       const xs = scored.filter((d) => d.id.startsWith(prefix)).map((d) => Number(d.quality_ppl));

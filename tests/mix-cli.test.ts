@@ -16,7 +16,7 @@ import { inValidation } from '../pipeline/core/split.js';
 import { readTaskStats, sumStats } from '../pipeline/core/stats.js';
 import { CORE_COLUMNS } from '../pipeline/core/schema.js';
 import { Tokenizer } from '../pipeline/tokenize/tokenizer.js';
-import { cleanup, cli, expectAccounting, readDocs, tempDir } from './helpers/cli.js';
+import { cleanup, cli, cliOk, expectAccounting, readDocs, tempDir } from './helpers/cli.js';
 
 const dir = tempDir();
 const text = join(dir, 'text');
@@ -24,17 +24,12 @@ const labelled = join(dir, 'labelled');
 let pages: Map<string, PageTruth>;
 afterAll(() => cleanup(dir));
 
-const ok = (args: string[]) => {
-  const r = cli(args);
-  expect(r.code, r.stderr).toBe(0);
-  return r;
-};
 
 beforeAll(() => {
   const web = join(dir, 'web');
-  ok(['sample-web', '-o', web, '--pages', '800', '--seed', '3', '--pages-per-file', '200']);
-  ok(['ingest', web, '-o', join(dir, 'raw'), '--progress', 'off']);
-  ok(['extract', join(dir, 'raw'), '-o', text, '--progress', 'off']);
+  cliOk(['sample-web', '-o', web, '--pages', '800', '--seed', '3', '--pages-per-file', '200']);
+  cliOk(['ingest', web, '-o', join(dir, 'raw'), '--progress', 'off']);
+  cliOk(['extract', join(dir, 'raw'), '-o', text, '--progress', 'off']);
   pages = new Map(
     readFileSync(join(web, 'pages.jsonl'), 'utf8')
       .trim()
@@ -45,7 +40,7 @@ beforeAll(() => {
   // The sample web's own sites as URL rules: every page gets its site's true domain.
   const rules = Object.values(SITES).map((s) => ({ domain: s.domain, hosts: [s.host] }));
   writeFileSync(join(dir, 'rules.json'), JSON.stringify(rules));
-  ok(['domains', text, '-o', labelled, '--rules', join(dir, 'rules.json'), '--progress', 'off']);
+  cliOk(['domains', text, '-o', labelled, '--rules', join(dir, 'rules.json'), '--progress', 'off']);
 }, 180_000);
 
 /** Text bytes per domain over every file a mix wrote (repeats included), and copies per id. */
@@ -81,13 +76,13 @@ describe('refinery domains', () => {
 
   it('trains a topic classifier on labelled documents and labels what no rule does', async () => {
     writeBrownJsonl(join(dir, 'brown'));
-    const r = ok(['domains', 'train', '--labelled', join(dir, 'brown'), '--label-field', 'genre', '-o', join(dir, 'topics.bin')]);
+    const r = cliOk(['domains', 'train', '--labelled', join(dir, 'brown'), '--label-field', 'genre', '-o', join(dir, 'topics.bin')]);
     expect(r.stdout).toMatch(/held out: accuracy 0\.\d+, macro F1 0\.\d+/);
     const info = JSON.parse(readFileSync(join(dir, 'topics.json'), 'utf8')) as { kind: string; labels: string[] };
     expect(info.kind).toBe('domains');
     expect(info.labels).toHaveLength(15);
     const out = join(dir, 'topics');
-    ok(['domains', text, '-o', out, '--no-builtin-rules', '--classifier', join(dir, 'topics.bin'), '--progress', 'off']);
+    cliOk(['domains', text, '-o', out, '--no-builtin-rules', '--classifier', join(dir, 'topics.bin'), '--progress', 'off']);
     const articles = (await readDocs(out)).filter((d) => pages.get(String(d.url))?.genre);
     expect(articles.length).toBeGreaterThan(200);
     for (const d of articles) expect(d.domain_source).toBe('classifier');
@@ -101,7 +96,7 @@ describe('refinery mix', () => {
   const weights = { news: 0.3, fiction: 0.25, forum: 0.15, academic: 0.1, magazine: 0.2 };
   it('realises explicit weights within 1% and never repeats a document more than --max-epochs', async () => {
     const out = join(dir, 'mix');
-    const r = ok(['mix', labelled, '-o', out, '--weights', Object.entries(weights).map(([k, v]) => `${k}=${v}`).join(','), '--max-epochs', '3', '--seed', '1', '--progress', 'off', '--json']);
+    const r = cliOk(['mix', labelled, '-o', out, '--weights', Object.entries(weights).map(([k, v]) => `${k}=${v}`).join(','), '--max-epochs', '3', '--seed', '1', '--progress', 'off', '--json']);
     const report = JSON.parse(r.stdout) as { max_share_error: number; rows: { value: string; epochs: number }[] };
     const { bytes, copies } = await realised(out);
     const total = [...bytes.values()].reduce((a, b) => a + b, 0);
@@ -124,7 +119,7 @@ describe('refinery mix', () => {
 
   it('is byte-identical for the same seed and differs for another', () => {
     const run = (seed: number, name: string) => {
-      ok(['mix', labelled, '-o', join(dir, name), '--temperature', '2', '--max-epochs', '2', '--seed', String(seed), '--progress', 'off']);
+      cliOk(['mix', labelled, '-o', join(dir, name), '--temperature', '2', '--max-epochs', '2', '--seed', String(seed), '--progress', 'off']);
       return filesDigest(join(dir, name));
     };
     const a = run(7, 'seed7a');
@@ -134,7 +129,7 @@ describe('refinery mix', () => {
 
   it('T = 1 keeps the natural proportions', async () => {
     const out = join(dir, 'natural');
-    ok(['mix', labelled, '-o', out, '--temperature', '1', '--budget', '1MB', '--progress', 'off']);
+    cliOk(['mix', labelled, '-o', out, '--temperature', '1', '--budget', '1MB', '--progress', 'off']);
     const before = await realised(labelled);
     const after = await realised(out);
     const sum = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
@@ -144,9 +139,9 @@ describe('refinery mix', () => {
 
   it('counts tokens with --unit tokens --tokenizer', async () => {
     const tok = join(dir, 'tok.json');
-    ok(['tokenizer', 'train', labelled, '-o', tok, '--vocab', '1000']);
+    cliOk(['tokenizer', 'train', labelled, '-o', tok, '--vocab', '1000']);
     const out = join(dir, 'by-tokens');
-    ok(['mix', labelled, '-o', out, '--unit', 'tokens', '--tokenizer', tok, '--weights', 'news=2,forum=1,fiction=1', '--progress', 'off']);
+    cliOk(['mix', labelled, '-o', out, '--unit', 'tokens', '--tokenizer', tok, '--weights', 'news=2,forum=1,fiction=1', '--progress', 'off']);
     const tokenizer = Tokenizer.load(tok);
     const tokens = new Map<string, number>();
     for (const d of await readDocs(out)) tokens.set(String(d.domain), (tokens.get(String(d.domain)) ?? 0) + tokenizer.encode(String(d.text)).length);
@@ -179,7 +174,7 @@ describe('refinery select', () => {
 
   it('--top keeps exactly that share of all inputs (ties split by id hash), --holdout splits it disjointly by id', async () => {
     const out = join(dir, 'hq');
-    ok(['select', scored, '-o', out, '--by', 'score', '--top', '25%', '--holdout', '10%', '--progress', 'off']);
+    cliOk(['select', scored, '-o', out, '--by', 'score', '--top', '25%', '--holdout', '10%', '--progress', 'off']);
     const train = await readDocs(join(out, 'train'));
     const validation = await readDocs(join(out, 'validation'));
     await expectAccounting(join(out, 'train'));
@@ -197,11 +192,11 @@ describe('refinery select', () => {
   }, 60_000);
 
   it('--min and --lowest', async () => {
-    ok(['select', scored, '-o', join(dir, 'min'), '--by', 'score', '--min', '8', '--progress', 'off']);
+    cliOk(['select', scored, '-o', join(dir, 'min'), '--by', 'score', '--min', '8', '--progress', 'off']);
     const kept = await readDocs(join(dir, 'min'));
     expect(kept.length).toBe(240);
     for (const d of kept) expect(Number(d.score)).toBeGreaterThanOrEqual(8);
-    ok(['select', scored, '-o', join(dir, 'low'), '--by', 'score', '--top', '10%', '--lowest', '--progress', 'off']);
+    cliOk(['select', scored, '-o', join(dir, 'low'), '--by', 'score', '--top', '10%', '--lowest', '--progress', 'off']);
     const low = await readDocs(join(dir, 'low'));
     expect(low.length).toBe(120);
     for (const d of low) expect(Number(d.score)).toBe(0);

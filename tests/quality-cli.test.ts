@@ -5,26 +5,21 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeBrownJsonl } from '../datasets/brown.js';
 import type { PageTruth } from '../datasets/sample-web/index.js';
 import { readTaskStats, sumStats } from '../pipeline/core/stats.js';
-import { cleanup, cli, expectAccounting, readDocs, tempDir } from './helpers/cli.js';
+import { cleanup, cli, cliOk, expectAccounting, readDocs, tempDir } from './helpers/cli.js';
 
 const dir = tempDir();
 const text = join(dir, 'text');
 let pages: Map<string, PageTruth>;
 afterAll(() => cleanup(dir));
 
-const ok = (args: string[]) => {
-  const r = cli(args);
-  expect(r.code, r.stderr).toBe(0);
-  return r;
-};
 
 beforeAll(() => {
   const web = join(dir, 'web');
-  ok(['sample-web', '-o', web, '--pages', '600', '--seed', '5', '--pages-per-file', '150']);
-  ok(['ingest', web, '-o', join(dir, 'raw'), '--progress', 'off']);
-  ok(['extract', join(dir, 'raw'), '-o', text, '--progress', 'off']);
+  cliOk(['sample-web', '-o', web, '--pages', '600', '--seed', '5', '--pages-per-file', '150']);
+  cliOk(['ingest', web, '-o', join(dir, 'raw'), '--progress', 'off']);
+  cliOk(['extract', join(dir, 'raw'), '-o', text, '--progress', 'off']);
   writeBrownJsonl(join(dir, 'brown'));
-  ok(['import', join(dir, 'brown'), '-o', join(dir, 'brown-docs'), '--progress', 'off']);
+  cliOk(['import', join(dir, 'brown'), '-o', join(dir, 'brown-docs'), '--progress', 'off']);
   pages = new Map(
     readFileSync(join(web, 'pages.jsonl'), 'utf8')
       .trim()
@@ -39,7 +34,7 @@ const RULES = /^(dup-paragraphs|dup-paragraph-chars|dup-lines|dup-line-chars|top
 describe('refinery quality filter', () => {
   it('applies the four rule families, each exclusion naming its rule, value and threshold', async () => {
     const out = join(dir, 'rules');
-    ok(['quality', 'filter', text, '-o', out, '--progress', 'off']);
+    cliOk(['quality', 'filter', text, '-o', out, '--progress', 'off']);
     const totals = await expectAccounting(out);
     const excluded = await readDocs(join(out, 'excluded'));
     expect(excluded.length).toBeGreaterThan(0);
@@ -66,7 +61,7 @@ describe('refinery quality filter', () => {
 
   it('turns families off and thresholds down from flags', async () => {
     const out = join(dir, 'lenient');
-    ok(['quality', 'filter', text, '-o', out, '--progress', 'off', '--no-gopher-repetition', '--no-c4', '--no-fineweb', '--gopher-min-alpha-words-ratio', '0.5']);
+    cliOk(['quality', 'filter', text, '-o', out, '--progress', 'off', '--no-gopher-repetition', '--no-c4', '--no-fineweb', '--gopher-min-alpha-words-ratio', '0.5']);
     const excluded = await readDocs(join(out, 'excluded'));
     expect(excluded.every((d) => d.excluded_by === 'gopher-quality')).toBe(true);
     for (const d of excluded.filter((x) => String(x.reason).startsWith('too-few-alpha-words'))) {
@@ -80,7 +75,7 @@ describe('refinery quality train and the classifier', () => {
   const model = join(dir, 'model', 'brown.bin');
 
   it('trains a fastText model (Brown vs the pages the rules reject) and reports its hold-out', () => {
-    const r = ok(['quality', 'train', '--positive', join(dir, 'brown-docs'), '--negative', join(dir, 'rules', 'excluded'), '-o', model, '--label', 'brown', '--min-chars', '50']);
+    const r = cliOk(['quality', 'train', '--positive', join(dir, 'brown-docs'), '--negative', join(dir, 'rules', 'excluded'), '-o', model, '--label', 'brown', '--min-chars', '50']);
     expect(r.stdout).toMatch(/held out: accuracy 0\.\d+, ROC AUC (0\.\d+|1\.000)/);
     const info = JSON.parse(readFileSync(model.replace(/\.bin$/, '.json'), 'utf8')) as { label: string; labels: string[]; trained: { holdout: { roc_auc: number } } };
     expect(info.labels).toEqual(['brown', 'cc']);
@@ -89,7 +84,7 @@ describe('refinery quality train and the classifier', () => {
 
   it('adds quality_<label> and keeps by --min-score', async () => {
     const out = join(dir, 'scored');
-    ok(['quality', 'filter', text, '-o', out, '--progress', 'off', '--classifier', model, '--min-score', '0.5']);
+    cliOk(['quality', 'filter', text, '-o', out, '--progress', 'off', '--classifier', model, '--min-score', '0.5']);
     await expectAccounting(out);
     const kept = await readDocs(out);
     expect(kept.length).toBeGreaterThan(0);
@@ -104,7 +99,7 @@ describe('refinery quality train and the classifier', () => {
 
   it('keeps the global top share with --keep-top, from one scoring pass', async () => {
     const out = join(dir, 'top');
-    const r = ok(['quality', 'filter', text, '-o', out, '--progress', 'off', '--classifier', model, '--keep-top', '20%']);
+    const r = cliOk(['quality', 'filter', text, '-o', out, '--progress', 'off', '--classifier', model, '--keep-top', '20%']);
     const m = /keeping the top 20% of (\d+) scored documents \((\d+)\): quality_brown >= ([\d.]+)/.exec(r.stderr);
     expect(m, r.stderr).not.toBeNull();
     const [scored, keep, threshold] = [Number(m?.[1]), Number(m?.[2]), Number(m?.[3])];
@@ -127,10 +122,10 @@ describe('refinery quality train and the classifier', () => {
   it('explains one text: every rule, the classifier score and the verdict', () => {
     const file = join(dir, 'page.txt');
     writeFileSync(file, 'Buy now!\nCheap followers\nClick here\n');
-    const r = ok(['quality', 'explain', file, '--classifier', model]);
+    const r = cliOk(['quality', 'explain', file, '--classifier', model]);
     for (const rule of ['dup-paragraphs', 'top-2-gram', 'dup-10-grams', 'too-few-words', 'too-few-stop-words', 'too-few-sentences', 'many-newlines', 'quality_brown']) expect(r.stdout).toContain(rule);
     expect(r.stdout).toMatch(/verdict: excluded by gopher-/);
-    const json = JSON.parse(ok(['quality', 'explain', file, '--json']).stdout) as { checks: unknown[]; excludedBy: { rule: string } };
+    const json = JSON.parse(cliOk(['quality', 'explain', file, '--json']).stdout) as { checks: unknown[]; excludedBy: { rule: string } };
     expect(json.checks.length).toBeGreaterThan(25);
     expect(json.excludedBy.rule).toBeTruthy();
   }, 60_000);

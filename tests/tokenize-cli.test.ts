@@ -9,23 +9,18 @@ import { readTokenShard } from '../pipeline/tokenize/token-shards.js';
 import { Tokenizer } from '../pipeline/tokenize/tokenizer.js';
 import type { TokensSummary } from '../pipeline/tokenize/index.js';
 import { accountingViolations, readTaskStats, sumStats } from '../pipeline/core/stats.js';
-import { cleanup, cli, readDocs, tempDir } from './helpers/cli.js';
+import { cleanup, cli, cliOk, readDocs, tempDir } from './helpers/cli.js';
 
 const dir = tempDir();
 const docs = join(dir, 'docs');
 const tok = join(dir, 'tok.json');
 afterAll(() => cleanup(dir));
 
-const ok = (args: string[]) => {
-  const r = cli(args);
-  expect(r.code, r.stderr).toBe(0);
-  return r;
-};
 
 beforeAll(() => {
   writeBrownJsonl(join(dir, 'brown'));
-  ok(['import', join(dir, 'brown'), '-o', docs, '--progress', 'off']);
-  ok(['tokenizer', 'train', docs, '-o', tok, '--vocab', '3000']);
+  cliOk(['import', join(dir, 'brown'), '-o', docs, '--progress', 'off']);
+  cliOk(['tokenizer', 'train', docs, '-o', tok, '--vocab', '3000']);
 }, 60_000);
 
 describe('refinery tokenizer', () => {
@@ -39,9 +34,9 @@ describe('refinery tokenizer', () => {
 
   it('encodes and decodes one text', () => {
     const text = 'The jury said, "It\'s done."';
-    const ids = ok(['tokenizer', 'encode', '--tokenizer', tok, '--text', text]).stdout.trim();
+    const ids = cliOk(['tokenizer', 'encode', '--tokenizer', tok, '--text', text]).stdout.trim();
     expect(ids).toMatch(/^\d+( \d+)+$/);
-    expect(ok(['tokenizer', 'decode', '--tokenizer', tok, ids]).stdout).toBe(`${text}\n`);
+    expect(cliOk(['tokenizer', 'decode', '--tokenizer', tok, ids]).stdout).toBe(`${text}\n`);
     const r = cli(['tokenizer', 'decode', '--tokenizer', tok, '99999']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/id 99999 is outside the vocabulary \(3000\)/);
@@ -51,7 +46,7 @@ describe('refinery tokenizer', () => {
 describe('refinery tokenize', () => {
   it('writes token streams that decode back to the documents, with a disjoint validation split by id', async () => {
     const out = join(dir, 'tokens');
-    ok(['tokenize', docs, '-o', out, '--tokenizer', tok, '--val', '10%', '--progress', 'off']);
+    cliOk(['tokenize', docs, '-o', out, '--tokenizer', tok, '--val', '10%', '--progress', 'off']);
     const stats = readTaskStats(out);
     expect(stats.flatMap(accountingViolations)).toEqual([]);
     expect(sumStats(stats).docs_kept).toBe(500);

@@ -31,6 +31,13 @@ export function cli(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: strin
 }
 
 /** The CLI without blocking this process (needed when this process also runs a server the CLI talks to). */
+/** Run the CLI and expect success (the stderr is the failure message). */
+export function cliOk(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): CliResult {
+  const r = cli(args, opts);
+  expect(r.code, r.stderr).toBe(0);
+  return r;
+}
+
 export function cliAsync(args: string[], opts: { env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [cliPath, ...args], { cwd: repoRoot, env: { ...process.env, REFINERY_LOG_INTERVAL: '1', ...opts.env } });
