@@ -6,11 +6,12 @@
 import { Readability } from '@mozilla/readability';
 import { Parser } from 'htmlparser2';
 import { parseHTML } from 'linkedom';
+import { TextBuilder } from './text-builder.js';
 
 export interface Extracted {
   title: string | null;
   text: string;
-  extractor: 'readability' | 'fallback';
+  extractor: 'readability' | 'fast' | 'fallback';
 }
 
 export interface ExtractOptions {
@@ -57,52 +58,6 @@ const BLOCK = new Set([
   'figcaption', 'figure', 'footer', 'form', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'header', 'hr', 'html', 'legend', 'li', 'main',
   'nav', 'ol', 'p', 'pre', 'section', 'summary', 'table', 'tbody', 'td', 'tfoot', 'th', 'thead', 'tr', 'ul',
 ]);
-
-/** Collects text with block structure: a line per block, whitespace collapsed. */
-class TextBuilder {
-  private lines: string[] = [];
-  private current = '';
-  private pre = 0;
-
-  text(s: string): void {
-    if (this.pre > 0) {
-      const parts = s.split('\n');
-      this.current += parts[0];
-      for (let i = 1; i < parts.length; i++) this.newline(true), (this.current = parts[i]);
-      return;
-    }
-    this.current += s.replace(/\s+/g, ' ');
-  }
-
-  newline(force = false): void {
-    const line = this.pre > 0 ? this.current.replace(/\s+$/, '') : this.current.replace(/\s+/g, ' ').trim();
-    if (line || (force && this.pre > 0)) this.lines.push(line);
-    this.current = '';
-  }
-
-  /** Table cells on one row stay on one line. */
-  cell(): void {
-    if (this.current && !/\s$/.test(this.current)) this.current += ' ';
-  }
-
-  enterPre(): void {
-    this.newline();
-    this.pre++;
-  }
-
-  exitPre(): void {
-    this.newline(true);
-    this.pre--;
-  }
-
-  finish(): string {
-    this.newline();
-    return this.lines
-      .join('\n')
-      .replace(/\n{3,}/g, '\n\n')
-      .trim();
-  }
-}
 
 interface DomNode {
   nodeType: number;
