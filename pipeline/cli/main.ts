@@ -9,7 +9,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import type * as z from 'zod';
 import { loadYaml, parseOptions } from '../core/config.js';
 import { RunError, UserError, errorMessage } from '../core/errors.js';
@@ -22,7 +22,9 @@ import { funnelSvg } from '../inspect/funnel-svg.js';
 import { clusterMembers, docById, largestClusters, headDocs, inspectShards, shardPath, type InspectReport } from '../inspect/inspect.js';
 import { buildSampleWeb } from '../../datasets/sample-web/index.js';
 import { crawl, crawlOptions } from '../crawl/index.js';
-import { extractPage } from '../extract/page.js';
+import { sideBySide } from '../extract/diff.js';
+import { extractPage, extractWith, readPage } from '../extract/page.js';
+import { ENGINES, type Engine } from '../extract/pool.js';
 import { bucketOptions, clusterOptions, dedupBuckets, dedupCluster, dedupFilter, dedupPipeline, dedupSignatures, pipelineOptions } from '../dedup/index.js';
 import { filterOptions } from '../dedup/filter.js';
 import { dedupLines, lineOptions } from '../dedup/lines.js';
@@ -703,11 +705,31 @@ function buildProgram(): Command {
   program
     .command('extract-page')
     .summary('print what extract would take from one page (title, language, text)')
-    .description('Print what `refinery extract` would take from one page: title, language and score, which extractor produced the text, and the text. The everyday tool for looking at a bad extraction.')
+    .description(
+      'Print what `refinery extract` would take from one page: title, language and score, which extractor produced the text, and the text. ' +
+        'The everyday tool for looking at a bad extraction; --diff puts the two engines side by side when they disagree.',
+    )
     .argument('<page>', 'an HTML file, an http(s) URL, or - for standard input')
+    .addOption(new Option('--extractor <engine>', 'extraction engine').choices([...ENGINES]).default('fast'))
+    .option('--diff', 'show the fast and readability engines\' texts side by side (< only in fast, > only in readability)')
+    .option('--width <n>', 'column width for --diff', '60')
     .option('--json', 'print JSON')
-    .action(async (source: string, o: { json?: boolean }) => {
-      const page = await extractPage(source);
+    .action(async (source: string, o: { json?: boolean; diff?: boolean; extractor: Engine; width: string }) => {
+      if (o.diff) {
+        const width = Number(o.width);
+        if (!Number.isInteger(width) || width < 10) throw new UserError(`--width: expected an integer >= 10, got "${o.width}"`);
+        const page = await readPage(source);
+        const url = /^https?:/i.test(source) ? source : null;
+        const [fast, readability] = [extractWith('fast', page.html, url), extractWith('readability', page.html, url)];
+        if (o.json) console.log(JSON.stringify({ fast, readability }, null, 1));
+        else {
+          console.log(`title:     ${fast.title ?? '(none)'} | ${readability.title ?? '(none)'}`);
+          console.log(`extractor: ${fast.extractor} | ${readability.extractor}`);
+          console.log(sideBySide(fast.text, readability.text, width, ['fast', 'readability']));
+        }
+        return;
+      }
+      const page = await extractPage(source, o.extractor);
       if (o.json) {
         console.log(JSON.stringify(page, null, 1));
         return;

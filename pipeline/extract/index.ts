@@ -1,7 +1,8 @@
 /**
- * `refinery extract`: raw HTML shards -> text shards. Main text by Readability (on linkedom)
- * plus a pruning pass for what Readability keeps but readers skip, a streaming fallback when
- * there is no article, language identification (fastText lid.176), and a URL blocklist.
+ * `refinery extract`: raw HTML shards -> text shards. Main text by Readability's method (the
+ * fast engine on a typed-array tree, or Readability.js itself on linkedom) plus a pruning pass
+ * for what Readability keeps but readers skip, a fallback when there is no article, language
+ * identification (fastText lid.176), and a URL blocklist.
  * Every page ends with text or with a reason: too big, too slow, too little text, language.
  */
 import * as z from 'zod';
@@ -9,11 +10,15 @@ import { byteSize } from '../core/config.js';
 import { defineStage, drop, type Step } from '../core/stage.js';
 import { UrlBlocklist } from '../text/url-blocklist.js';
 import { identifyLanguage } from './language.js';
-import { Extractor } from './pool.js';
+import { ENGINES, Extractor } from './pool.js';
 import { DEFAULT_EXTRACT } from './readable.js';
 
 export const extractOptions = z
   .object({
+    extractor: z
+      .enum(ENGINES)
+      .default('fast')
+      .describe('extraction engine: fast (one pass into a typed-array tree, Readability\'s scoring; ~10x faster) or readability (Readability.js on linkedom)'),
     min_text_chars: z.number().int().min(0).default(200).describe('exclude pages whose main text is shorter (reason too-little-text)'),
     max_html_size: byteSize().prefault('5MiB').describe('exclude pages with more HTML than this, unread (reason html-too-large)'),
     time_budget: z.number().positive().default(10).describe('seconds one page may take; a slower page is stopped and excluded (extraction-timeout)'),
@@ -55,7 +60,7 @@ function steps(config: ExtractConfig): Step[] {
     },
   });
 
-  const extractor = new Extractor({ ...DEFAULT_EXTRACT, maxElements: config.max_elements, maxDepth: config.max_depth });
+  const extractor = new Extractor({ ...DEFAULT_EXTRACT, maxElements: config.max_elements, maxDepth: config.max_depth }, config.extractor);
   out.push({
     name: 'extract',
     kind: 'transform',
@@ -115,8 +120,8 @@ export const extractStage = defineStage({
   name: 'extract',
   summary: 'raw HTML shards -> text shards (main text, title, language)',
   description:
-    'Main text with Readability on linkedom, then a pruning pass for what Readability keeps but readers skip (captions, ' +
-    'bylines, share and related boxes, link lists); when there is no article, a streaming htmlparser2 extraction that ' +
+    'Main text by Readability\'s method (--extractor fast: one pass into a typed-array tree; readability: Readability.js on linkedom), then a pruning pass for what Readability keeps but readers skip (captions, ' +
+    'bylines, share and related boxes, link lists); when there is no article, the page text that ' +
     'drops script, style, nav, header, footer and forms. Blocks become lines. Adds title and extractor; sets text, lang ' +
     'and lang_score (fastText lid.176); drops html unless --keep-html. Pages over --max-html-size or --time-budget, with ' +
     'too little text, a blocked URL, or an unwanted language are excluded with their reason.',

@@ -8,6 +8,8 @@ import { UserError, errorMessage } from '../core/errors.js';
 import { decodeBody, detectCharset } from '../warc/charset.js';
 import { decodeHttpBody, parseContentType } from '../warc/http.js';
 import { identifyLanguage } from './language.js';
+import { extractFast } from './fast/index.js';
+import type { Engine } from './pool.js';
 import { extractHtml, DEFAULT_EXTRACT, type Extracted } from './readable.js';
 
 export interface PageReport extends Extracted {
@@ -41,7 +43,8 @@ async function fetchHtml(url: string): Promise<{ body: Buffer; declared: string 
   return { body: decoded.response.body, declared: parseContentType(headers.get('content-type')).charset };
 }
 
-export async function extractPage(source: string, url: string | null = null): Promise<PageReport> {
+/** The HTML of a page from a file, a URL or standard input, decoded. */
+export async function readPage(source: string): Promise<{ html: string; charset: string; bytes: number }> {
   let body: Buffer;
   let declared: string | null = null;
   if (/^https?:\/\//i.test(source)) ({ body, declared } = await fetchHtml(source));
@@ -53,7 +56,16 @@ export async function extractPage(source: string, url: string | null = null): Pr
     }
   }
   const { charset } = detectCharset(body, declared);
-  const extracted = extractHtml(decodeBody(body, charset), url ?? (/^https?:/i.test(source) ? source : null), DEFAULT_EXTRACT);
+  return { html: decodeBody(body, charset), charset, bytes: body.length };
+}
+
+export function extractWith(engine: Engine, html: string, url: string | null): Extracted {
+  return engine === 'fast' ? extractFast(html, DEFAULT_EXTRACT) : extractHtml(html, url, DEFAULT_EXTRACT);
+}
+
+export async function extractPage(source: string, engine: Engine = 'fast', url: string | null = null): Promise<PageReport> {
+  const page = await readPage(source);
+  const extracted = extractWith(engine, page.html, url ?? (/^https?:/i.test(source) ? source : null));
   const lang = await identifyLanguage(extracted.text);
-  return { ...extracted, source, charset, html_bytes: body.length, lang: lang?.lang ?? null, lang_score: lang?.score ?? null };
+  return { ...extracted, source, charset: page.charset, html_bytes: page.bytes, lang: lang?.lang ?? null, lang_score: lang?.score ?? null };
 }

@@ -1,15 +1,22 @@
 /**
- * Extraction with a time budget. Readability is synchronous, so a budget can only be kept
- * from outside: each page goes to a worker thread, and a thread that overruns is terminated
- * and replaced. Without the compiled thread script (tests running from sources) extraction
- * runs in-process and the budget is checked after the fact.
+ * Extraction with a time budget. The fast engine is linear and checks its deadline inside
+ * the pass, so it runs in this thread. Readability is synchronous and can stall, so there a
+ * budget can only be kept from outside: each page goes to a worker thread, and a thread
+ * that overruns is terminated and replaced. Without the compiled thread script (tests
+ * running from sources) Readability runs in-process and the budget is checked after the fact.
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { errorMessage } from '../core/errors.js';
+import { extractFast } from './fast/index.js';
+import { ExtractionTimeout } from './fast/tree.js';
 import { extractHtml, type ExtractOptions, type Extracted } from './readable.js';
+
+/** The extraction engines: `fast` (typed-array tree, ./fast) and `readability` (Readability on linkedom). */
+export const ENGINES = ['fast', 'readability'] as const;
+export type Engine = (typeof ENGINES)[number];
 
 export type Outcome = { ok: true; result: Extracted } | { ok: false; reason: 'extraction-timeout' | 'extraction-failed'; detail: string };
 
@@ -35,9 +42,13 @@ export class Extractor {
   private nextId = 0;
   private readonly inThread = existsSync(threadScript);
 
-  constructor(private readonly options: ExtractOptions) {}
+  constructor(
+    private readonly options: ExtractOptions,
+    private readonly engine: Engine = 'readability',
+  ) {}
 
   async extract(html: string, url: string | null, budgetMs: number): Promise<Outcome> {
+    if (this.engine === 'fast') return this.fast(html, budgetMs);
     if (!this.inThread) {
       const started = performance.now();
       try {
@@ -74,6 +85,16 @@ export class Extractor {
       worker.on('error', onError);
       worker.postMessage({ id, html, url, options: this.options });
     });
+  }
+
+  private fast(html: string, budgetMs: number): Outcome {
+    const started = performance.now();
+    try {
+      return { ok: true, result: extractFast(html, this.options, started + budgetMs) };
+    } catch (err) {
+      if (err instanceof ExtractionTimeout) return { ok: false, reason: 'extraction-timeout', detail: `stopped after ${budgetMs} ms (${err.message})` };
+      return { ok: false, reason: 'extraction-failed', detail: errorMessage(err) };
+    }
   }
 
   async close(): Promise<void> {

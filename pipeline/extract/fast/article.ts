@@ -8,7 +8,7 @@
  * per attempt bottom-up and updated along the ancestor chain when an element is cut.
  */
 import { K, T } from './tags.js';
-import { F, PageTree } from './tree.js';
+import { ExtractionTimeout, F, PageTree } from './tree.js';
 
 export interface Rules {
   stripUnlikelys: boolean;
@@ -217,7 +217,7 @@ export class ArticleFinder {
   }
 
   private checkTime(): void {
-    if (performance.now() > this.deadline) throw new (class extends Error {})('time budget spent');
+    if (performance.now() > this.deadline) throw new ExtractionTimeout('time budget spent while scoring');
   }
 
   private classWeight(e: number): number {
