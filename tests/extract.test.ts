@@ -4,11 +4,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PageTruth } from '../datasets/sample-web/index.js';
 import { identifyLanguage } from '../pipeline/extract/language.js';
-import { domText, extractHtml, fallbackText } from '../pipeline/extract/readable.js';
+import { extractWith } from '../pipeline/extract/page.js';
+import { ENGINES } from '../pipeline/extract/pool.js';
+import { domText, fallbackText } from '../pipeline/extract/readable.js';
 import { aebMetrics, shingleMatch, snippetsRight } from '../pipeline/extract/score.js';
 import { WarcWriter } from '../pipeline/warc/writer.js';
 import { readLines } from './helpers/cc-server.js';
-import { cleanup, cli, expectAccounting, readDocs, sharedData, tempDir } from './helpers/cli.js';
+import { cleanup, cli, cliOk, expectAccounting, readDocs, sharedData, tempDir } from './helpers/cli.js';
 
 const dir = tempDir();
 afterAll(() => cleanup(dir));
@@ -21,11 +23,12 @@ const article = (body: string, extra = '') =>
 
 const paragraphs = Array.from({ length: 6 }, (_, i) => `<p>Paragraph ${i} has   several   words of real content, enough for Readability to see an article here, sentence after sentence.</p>`).join('\n');
 
-describe('extractHtml', () => {
+describe.each(ENGINES)('the %s engine', (engine) => {
+  const extractHtml = (html: string, url: string | null) => extractWith(engine, html, url);
   it('keeps block structure as lines, collapses whitespace and keeps the title', () => {
     const html = article(`${paragraphs}<h2>A section</h2><ul><li>first item of the list</li><li>second item</li></ul><table><tr><td>cell a</td><td>cell b</td></tr><tr><td>cell c</td><td>cell d</td></tr></table><pre>code  line 1\n  code line 2</pre>`);
     const r = extractHtml(html, null);
-    expect(r.extractor).toBe('readability');
+    expect(r.extractor).toBe(engine);
     expect(r.title).toBe('Test page');
     const lines = r.text.split('\n');
     expect(lines).toContain('Paragraph 0 has several words of real content, enough for Readability to see an article here, sentence after sentence.');
@@ -46,7 +49,7 @@ describe('extractHtml', () => {
   it('falls back to a streaming extraction when there is no article, dropping furniture', () => {
     const html = '<html><head><title>Tiny</title></head><body><nav>Menu Menu Menu</nav><div>Just one short line.</div><form>Search here</form><footer>Footer text</footer></body></html>';
     const r = extractHtml(html, null);
-    expect(r.text).toBe('Just one short line.');
+    expect(r).toMatchObject({ text: 'Just one short line.', extractor: 'fallback', title: 'Tiny' });
     expect(fallbackText(html)).toEqual({ title: 'Tiny', text: 'Just one short line.' });
   });
 
@@ -64,7 +67,7 @@ describe('extractHtml', () => {
     const deep = `<html><body>${'<div>'.repeat(500)}${paragraphs}${'</div>'.repeat(500)}</body></html>`;
     expect(extractHtml(deep, null)).toMatchObject({ extractor: 'fallback', text: expect.stringContaining('Paragraph 5') });
     expect(domText({ nodeType: 3, nodeName: '#text', textContent: 'x', childNodes: [] })).toBe('x');
-  });
+  }, 60_000);
 });
 
 describe('language identification (fastText lid.176)', () => {
@@ -107,9 +110,9 @@ describe('refinery extract on the sample web', () => {
     pages = new Map(readLines(join(web, 'pages.jsonl')).map((l) => JSON.parse(l) as PageTruth).map((p) => [p.record_id, p]));
   }, 120_000);
 
-  it('extracts the gold text of every page, in every charset, and names its language', async () => {
-    const out = join(dir, 'text');
-    const r = cli(['extract', raw, '-o', out, '--time-budget', '20']);
+  it.each(ENGINES)('extracts the gold text of every page, in every charset, and names its language (%s engine)', async (engine) => {
+    const out = join(dir, `text-${engine}`);
+    const r = cli(['extract', raw, '-o', out, '--time-budget', '20', '--extractor', engine]);
     expect(r.code, r.stderr).toBe(0);
     const totals = await expectAccounting(out);
     expect(totals.steps.find((s) => s.name === 'html-size')?.reasons).toEqual({ 'html-too-large': 1 });
@@ -117,25 +120,30 @@ describe('refinery extract on the sample web', () => {
     const nested = docs.find((d) => d.url === 'https://nested.example/p');
     expect(nested?.text).toContain('Paragraph 5');
     const scores = [];
+    const tokens = [];
     let langRight = 0;
     let legacyCharsets = 0;
     for (const doc of docs) {
       const page = pages.get(doc.id);
       if (!page) continue;
-      scores.push(shingleMatch((page.text as string).split('\n\n').slice(1).join('\n'), doc.text as string));
+      const gold = (page.text as string).split('\n\n').slice(1).join('\n'); // the title is the first paragraph
+      scores.push(shingleMatch(gold, doc.text as string));
+      tokens.push(shingleMatch(gold, doc.text as string, 1));
       if (doc.lang === page.lang) langRight++;
       if (page.charset !== 'utf-8') legacyCharsets++;
       expect(doc.html).toBeUndefined();
       expect(doc.title as string).toContain(page.title as string); // Readability may keep the site name
+      if (doc.extractor !== 'source') expect(['fallback', engine]).toContain(doc.extractor);
     }
     expect(legacyCharsets).toBeGreaterThan(5);
-    expect(aebMetrics(scores).f1).toBeGreaterThan(0.97);
+    expect(aebMetrics(scores).f1).toBeGreaterThan(0.98); // 4-word shingles
+    expect(aebMetrics(tokens).f1).toBeGreaterThan(0.99); // words
     expect(langRight / scores.length).toBeGreaterThan(0.98);
   }, 60_000);
 
-  it('stops a page over the time budget and excludes it with its reason', async () => {
-    const out = join(dir, 'slow');
-    const r = cli(['extract', raw, '-o', out, '--time-budget', '0.001', '--max-html-size', '64MiB']);
+  it.each(ENGINES)('stops a page over the time budget and excludes it with its reason (%s engine)', async (engine) => {
+    const out = join(dir, `slow-${engine}`);
+    const r = cli(['extract', raw, '-o', out, '--time-budget', '0.001', '--max-html-size', '64MiB', '--extractor', engine]);
     expect(r.code, r.stderr).toBe(0);
     const totals = await expectAccounting(out);
     expect(totals.steps.find((s) => s.name === 'extract')?.reasons['extraction-timeout']).toBeGreaterThan(0);
@@ -163,21 +171,35 @@ describe('refinery extract on the sample web', () => {
     writeFileSync(file, article(paragraphs));
     const r = cli(['extract-page', file, '--json']);
     expect(r.code, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({ title: 'Test page', lang: 'en', extractor: 'readability', charset: 'utf-8' });
+    expect(JSON.parse(r.stdout)).toMatchObject({ title: 'Test page', lang: 'en', extractor: 'fast', charset: 'utf-8' });
+    expect(JSON.parse(cliOk(['extract-page', file, '--json', '--extractor', 'readability']).stdout)).toMatchObject({ extractor: 'readability' });
     expect(cli(['extract-page', join(dir, 'missing.html')]).stderr).toMatch(/missing\.html: cannot read/);
-  });
+  }, 60_000);
+
+  it('extract-page --diff shows both engines side by side', () => {
+    const file = join(dir, 'diff.html');
+    writeFileSync(file, article(`${paragraphs}<p>Only a short closing line.</p>`));
+    const r = cliOk(['extract-page', file, '--diff', '--width', '40']);
+    const lines = r.stdout.split('\n');
+    expect(lines.some((l) => /^fast\s+readability$/.test(l))).toBe(true);
+    expect(lines.some((l) => /^Paragraph 0 has several words of real co │ Paragraph 0 has several words of real co$/.test(l))).toBe(true);
+    expect(r.stdout).toMatch(/\d+ lines \/ \d+ lines, \d+ in both/);
+    expect(cli(['extract-page', file, '--diff', '--width', 'x']).code).toBe(2);
+  }, 60_000);
 });
 
 describe.skipIf(!sharedData())('extraction accuracy on the Article Extraction Benchmark (../shared/data)', () => {
-  it('beats bare Readability and reaches F1 0.96', async () => {
+  it('both engines beat bare Readability and reach F1 0.96', async () => {
     const { aebPages } = await import('../bench/extraction-data.js');
     const { bareReadability } = await import('../bench/extract-accuracy.js');
     const pages = aebPages(sharedData() as string);
     expect(pages).toHaveLength(91);
-    const ours = aebMetrics(pages.map((p) => shingleMatch(p.truth, extractHtml(p.html, p.url).text)));
     const bare = aebMetrics(pages.map((p) => shingleMatch(p.truth, bareReadability(p.html))));
     expect(bare.f1).toBeCloseTo(0.95, 2); // the published readability.js score on these pages
-    expect(ours.f1).toBeGreaterThanOrEqual(0.96);
-    expect(ours.f1).toBeGreaterThan(bare.f1);
-  }, 60_000);
+    for (const engine of ENGINES) {
+      const ours = aebMetrics(pages.map((p) => shingleMatch(p.truth, extractWith(engine, p.html, p.url).text)));
+      expect(ours.f1, engine).toBeGreaterThanOrEqual(0.96);
+      expect(ours.f1, engine).toBeGreaterThan(bare.f1);
+    }
+  }, 120_000);
 });

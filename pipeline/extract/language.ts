@@ -19,8 +19,13 @@ function model(): Promise<Model> {
   return loading;
 }
 
-/** fastText reads one line: newlines become spaces; long texts are sampled from the start. */
-const MAX_CHARS = 10_000;
+/**
+ * fastText reads one line: newlines become spaces; long texts are judged by their start.
+ * Its time grows with the text (about 0.4 ms per 1,000 characters here), and on the 586
+ * benchmark pages (5,500 characters on average) the first 2,000 give the same language as
+ * the first 10,000 for 585: 2.7x faster, so language ID stays behind the fast extractor.
+ */
+const MAX_CHARS = 2_000;
 
 export async function identifyLanguage(text: string): Promise<{ lang: string; score: number } | null> {
   const line = text.slice(0, MAX_CHARS).replace(/\s+/g, ' ').trim();

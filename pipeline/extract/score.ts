@@ -22,9 +22,10 @@ function shingles(text: string, n = 4): Map<string, number> {
 
 export type TpFpFn = [number, number, number];
 
-export function shingleMatch(truth: string, prediction: string): TpFpFn {
-  const t = shingles(truth);
-  const p = shingles(prediction);
+/** Shingle (word n-gram, n = 4 by default as AEB) true/false positives and negatives; n = 1 gives token F1. */
+export function shingleMatch(truth: string, prediction: string, n = 4): TpFpFn {
+  const t = shingles(truth, n);
+  const p = shingles(prediction, n);
   let tp = 0;
   let fp = 0;
   let fn = 0;

@@ -27,7 +27,8 @@ const EMPTY_REMOVED = new Set(['div', 'section', 'header', 'h1', 'h2', 'h3', 'h4
 /** Per-element totals over a subtree, without what is removed. */
 class Totals {
   text: Float64Array;
-  link: Float64Array;
+  link: Float64Array; // text inside links, "#…" links at 0.3 (Readability's link density)
+  anchor: Float64Array; // text inside links, all at 1 (the pruning rule's link density)
   commas: Float64Array;
   ascii: Float64Array;
   p: Float64Array;
@@ -54,6 +55,7 @@ class Totals {
     };
     this.text = a();
     this.link = a();
+    this.anchor = a();
     this.commas = a();
     this.ascii = a();
     this.p = a();
@@ -82,7 +84,10 @@ class Totals {
       this.text[e] += tree.ownText[e];
       this.commas[e] += tree.ownCommas[e];
       this.ascii[e] += tree.ownAsciiCommas[e];
-      if (t === T('a')) this.link[e] = this.text[e] * (tree.flags[e] & F.HASH_HREF ? 0.3 : 1);
+      if (t === T('a')) {
+        this.link[e] = this.text[e] * (tree.flags[e] & F.HASH_HREF ? 0.3 : 1);
+        this.anchor[e] = this.text[e];
+      }
       // Readability has turned divs without blocks into p, and wrapped a div's loose text in p.
       if (t === T('p') || (t === T('div') && (this.blocks[e] === 0 || tree.ownText[e] > 0))) this.p[e]++;
       else if (t === T('img')) this.img[e]++;
@@ -97,6 +102,7 @@ class Totals {
       if (parent < 0) continue;
       this.text[parent] += this.text[e];
       this.link[parent] += this.link[e];
+      this.anchor[parent] += this.anchor[e];
       this.commas[parent] += this.commas[e];
       this.ascii[parent] += this.ascii[e];
       this.p[parent] += this.p[e];
@@ -117,8 +123,9 @@ class Totals {
 
   /** Element `e` is cut from the article: take its totals out of its ancestors up to `root`. */
   subtract(tree: PageTree, e: number, root: number): void {
-    let text = this.text[e];
+    const text = this.text[e];
     let link = this.link[e];
+    let anchor = this.anchor[e];
     const kind = tree.kind(e);
     let list = kind & K.LIST ? text : this.list[e];
     let heading = kind & K.HEADING ? text : this.heading[e];
@@ -132,8 +139,12 @@ class Totals {
     if (t === T('br') || t === T('hr')) this.brhr[a]--;
     for (; a >= 0; a = tree.parent[a]) {
       this.text[a] -= text;
-      if (tree.tag[a] === T('a')) link = text * (tree.flags[a] & F.HASH_HREF ? 0.3 : 1);
+      if (tree.tag[a] === T('a')) {
+        link = text * (tree.flags[a] & F.HASH_HREF ? 0.3 : 1);
+        anchor = text;
+      }
       this.link[a] -= link;
+      this.anchor[a] -= anchor;
       this.list[a] -= list;
       this.heading[a] -= heading;
       this.textish[a] -= textish;
@@ -145,7 +156,6 @@ class Totals {
       if (k & K.TEXTISH) textish = text;
       if (a === root) break;
     }
-    void (text = text);
   }
 
   linkDensity(e: number): number {
@@ -665,7 +675,7 @@ export class ArticleFinder {
       const t = tree.tag[e];
       if (t !== T('ul') && t !== T('ol') && t !== T('div') && t !== T('section') && t !== T('table') && t !== T('p')) return false;
       const length = totals.text[e];
-      return length > 0 && length <= 2000 && small(e) && totals.link[e] / length > 0.6;
+      return length > 0 && length <= 2000 && small(e) && totals.anchor[e] / length > 0.6;
     });
   }
 }

@@ -470,13 +470,11 @@ export class PageTree {
       chars++;
       if (c === 44) ascii++;
       else if (c === 38 /* & */) {
-        // An entity counts as one character.
+        // Decoded when emitted (legacy forms without ";" too); a terminated entity counts as one character.
+        entity = 1;
         let k = i + 1;
         while (k < e && k - i < 32 && html.charCodeAt(k) !== 59 && !isSpace(html.charCodeAt(k)) && html.charCodeAt(k) !== 38) k++;
-        if (k < e && html.charCodeAt(k) === 59 && k > i + 1) {
-          entity = 1;
-          i = k;
-        }
+        if (k < e && html.charCodeAt(k) === 59 && k > i + 1) i = k;
       } else if (c > 0x600 && COMMAS.has(c)) commas++;
     }
     const t = this.nText++;
