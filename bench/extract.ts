@@ -13,6 +13,7 @@ import { identifyLanguage } from '../pipeline/extract/language.js';
 import { bareReadability } from './extract-accuracy.js';
 import { aebPages, trafilaturaPages } from './extraction-data.js';
 import { arg, isolated, ratio, report, type PhaseFn } from './harness.js';
+import { referenceExtract } from './reference-extractors.js';
 
 export async function main(args: string[]): Promise<void> {
   const target = Number(arg(args, 'pages', '2000'));
@@ -59,4 +60,11 @@ export async function main(args: string[]): Promise<void> {
   report(results.slice(0, 4));
   console.log(`fast engine / readability engine (both with language ID): ${ratio(results[2], results[1])}x (target >= 6)`);
   console.log(`fast engine / bare Readability + linkedom: ${ratio(results[3], results[0])}x`);
+  // The moonshot's reference: resiliparse (C++, DCLM's extractor) on the same pages, timed by itself.
+  const resiliparse = referenceExtract('resiliparse', pages);
+  if ('missing' in resiliparse) console.log(`(no resiliparse reference: ${resiliparse.missing})`);
+  else {
+    const perSecond = pages.length / resiliparse.seconds;
+    console.log(`resiliparse (main_content=True, Python): ${perSecond.toFixed(0)} pages/s; fast engine + language ID = ${(results[2].docs / results[2].seconds / perSecond).toFixed(2)}x of it, alone ${(results[3].docs / results[3].seconds / perSecond).toFixed(2)}x`);
+  }
 }

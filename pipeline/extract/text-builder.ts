@@ -14,7 +14,7 @@ export class TextBuilder {
       for (let i = 1; i < parts.length; i++) this.newline(true), (this.current = parts[i]);
       return;
     }
-    this.current += s.replace(/\s+/g, ' ');
+    this.current += s; // whitespace is collapsed once per line, in newline()
   }
 
   newline(force = false): void {

@@ -7,7 +7,7 @@
  * by walking subtrees again and again, this code keeps per-element totals, computed once
  * per attempt bottom-up and updated along the ancestor chain when an element is cut.
  */
-import { K, T } from './tags.js';
+import { K, T, Tag } from './tags.js';
 import { ExtractionTimeout, F, PageTree } from './tree.js';
 
 export interface Rules {
@@ -23,6 +23,14 @@ const loading = /^((loading|正在加载|Загрузка|chargement|cargando)(�
 
 const EARLY_REMOVED = new Set(['script', 'style', 'noscript', 'head', 'template'].map((n) => T(n as 'script')));
 const EMPTY_REMOVED = new Set(['div', 'section', 'header', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6'].map((n) => T(n as 'div')));
+
+const buffers: Float64Array[] = [];
+/** A reused buffer of at least n numbers (its contents are whatever the last page left). */
+function buffer(k: number, n: number): Float64Array {
+  let b = buffers[k];
+  if (!b || b.length < n) b = buffers[k] = new Float64Array(Math.max(n, 4096, (b?.length ?? 0) * 2));
+  return b;
+}
 
 /** Per-element totals over a subtree, without what is removed. */
 class Totals {
@@ -46,10 +54,11 @@ class Totals {
   brhr: Float64Array; // br and hr children
   private all: Float64Array[];
 
-  constructor(n: number) {
+  /** `slot` picks a set of reused buffers (pages are extracted one at a time per thread). */
+  constructor(n: number, slot: number) {
     this.all = [];
     const a = () => {
-      const x = new Float64Array(n);
+      const x = buffer(slot * 32 + this.all.length, n);
       this.all.push(x);
       return x;
     };
@@ -84,16 +93,16 @@ class Totals {
       this.text[e] += tree.ownText[e];
       this.commas[e] += tree.ownCommas[e];
       this.ascii[e] += tree.ownAsciiCommas[e];
-      if (t === T('a')) {
+      if (t === Tag.a) {
         this.link[e] = this.text[e] * (tree.flags[e] & F.HASH_HREF ? 0.3 : 1);
         this.anchor[e] = this.text[e];
       }
       // Readability has turned divs without blocks into p, and wrapped a div's loose text in p.
-      if (t === T('p') || (t === T('div') && (this.blocks[e] === 0 || tree.ownText[e] > 0))) this.p[e]++;
-      else if (t === T('img')) this.img[e]++;
-      else if (t === T('li')) this.li[e]++;
-      else if (t === T('input')) this.input[e]++;
-      else if (t === T('table')) this.table[e]++;
+      if (t === Tag.p || (t === Tag.div && (this.blocks[e] === 0 || tree.ownText[e] > 0))) this.p[e]++;
+      else if (t === Tag.img) this.img[e]++;
+      else if (t === Tag.li) this.li[e]++;
+      else if (t === Tag.input) this.input[e]++;
+      else if (t === Tag.table) this.table[e]++;
       if (kind & K.EMBED) {
         this.embed[e]++;
         if (tree.flags[e] & F.VIDEO) this.video[e]++;
@@ -117,7 +126,7 @@ class Totals {
       this.heading[parent] += kind & K.HEADING ? this.text[e] : this.heading[e];
       this.textish[parent] += kind & K.TEXTISH ? this.text[e] : this.textish[e];
       this.children[parent]++;
-      if (t === T('br') || t === T('hr')) this.brhr[parent]++;
+      if (t === Tag.br || t === Tag.hr) this.brhr[parent]++;
     }
   }
 
@@ -136,10 +145,10 @@ class Totals {
     const t = tree.tag[e];
     let a = tree.parent[e];
     this.children[a]--;
-    if (t === T('br') || t === T('hr')) this.brhr[a]--;
+    if (t === Tag.br || t === Tag.hr) this.brhr[a]--;
     for (; a >= 0; a = tree.parent[a]) {
       this.text[a] -= text;
-      if (tree.tag[a] === T('a')) {
+      if (tree.tag[a] === Tag.a) {
         link = text * (tree.flags[a] & F.HASH_HREF ? 0.3 : 1);
         anchor = text;
       }
@@ -200,10 +209,10 @@ export class ArticleFinder {
   ) {
     this.n = tree.n;
     this.removed = new Uint8Array(this.n);
-    this.raw = new Totals(this.n);
+    this.raw = new Totals(this.n, 0);
     this.raw.compute(tree, this.removed);
-    this.totals = new Totals(this.n);
-    this.score = new Float64Array(this.n);
+    this.totals = new Totals(this.n, 1);
+    this.score = buffer(64, this.n);
     this.inited = new Uint8Array(this.n);
     this.collapsed = new Uint8Array(this.n);
   }
@@ -295,13 +304,13 @@ export class ArticleFinder {
         removed[e] = 1;
         continue;
       }
-      if (!titleHeader && (t === T('h1') || t === T('h2')) && textSimilarity(this.articleTitle, this.innerText(e)) > 0.75) {
+      if (!titleHeader && (t === Tag.h1 || t === Tag.h2) && textSimilarity(this.articleTitle, this.innerText(e)) > 0.75) {
         titleHeader = true;
         removed[e] = 1;
         continue;
       }
       if (stripUnlikelys) {
-        if (f & F.UNLIKELY && !(f & F.MAYBE) && !(f & (F.IN_TABLE | F.IN_CODE)) && t !== T('body') && t !== T('a')) {
+        if (f & F.UNLIKELY && !(f & F.MAYBE) && !(f & (F.IN_TABLE | F.IN_CODE)) && t !== Tag.body && t !== Tag.a) {
           removed[e] = 1;
           continue;
         }
@@ -320,10 +329,10 @@ export class ArticleFinder {
     candidates.push(e);
     const t = this.tree.tag[e];
     let s = 0;
-    if (t === T('div')) s = 5;
-    else if (t === T('pre') || t === T('td') || t === T('blockquote')) s = 3;
-    else if (t === T('address') || t === T('ol') || t === T('ul') || t === T('dl') || t === T('dd') || t === T('dt') || t === T('li') || t === T('form')) s = -3;
-    else if (this.tree.kind(e) & K.HEADING || t === T('th')) s = -5;
+    if (t === Tag.div) s = 5;
+    else if (t === Tag.pre || t === Tag.td || t === Tag.blockquote) s = 3;
+    else if (t === Tag.address || t === Tag.ol || t === Tag.ul || t === Tag.dl || t === Tag.dd || t === Tag.dt || t === Tag.li || t === Tag.form) s = -3;
+    else if (this.tree.kind(e) & K.HEADING || t === Tag.th) s = -5;
     this.score[e] = s + this.classWeight(e);
   }
 
@@ -343,14 +352,14 @@ export class ArticleFinder {
 
   /** Is `e` a paragraph to Readability: a p-like tag, or a div with no block inside. */
   private isParagraphDiv(e: number): boolean {
-    return this.tree.tag[e] === T('div') && this.totals.blocks[e] === 0;
+    return this.tree.tag[e] === Tag.div && this.totals.blocks[e] === 0;
   }
 
   private phrasing(c: number): boolean {
     const tree = this.tree;
     const t = tree.tag[c];
     if (tree.kind(c) & K.PHRASING) return true;
-    return (t === T('a') || t === T('del') || t === T('ins')) && this.totals.blocks[c] === 0;
+    return (t === Tag.a || t === Tag.del || t === Tag.ins) && this.totals.blocks[c] === 0;
   }
 
   /** A div with block children: its runs of phrasing content become paragraphs of their own. */
@@ -387,15 +396,15 @@ export class ArticleFinder {
     this.markRemovals();
     totals.compute(tree, removed);
     inited.fill(0);
-    score.fill(0);
+    score.fill(0, 0, this.n);
     collapsed.fill(0);
 
     // A div holding a single p (and no text of its own) is that p.
     for (let e = 1; e < this.n; e++) {
-      if (removed[e] || tree.tag[e] !== T('div') || totals.children[e] !== 1 || tree.ownText[e] !== 0) continue;
+      if (removed[e] || tree.tag[e] !== Tag.div || totals.children[e] !== 1 || tree.ownText[e] !== 0) continue;
       let c = e + 1;
       while (c < tree.end[e] && removed[c]) c = tree.end[c];
-      if (c < tree.end[e] && tree.tag[c] === T('p') && totals.linkDensity(e) < 0.25) collapsed[e] = 1;
+      if (c < tree.end[e] && tree.tag[c] === Tag.p && totals.linkDensity(e) < 0.25) collapsed[e] = 1;
     }
 
     const candidates: number[] = [];
@@ -405,7 +414,7 @@ export class ArticleFinder {
       if (kind & K.SCORE || this.isParagraphDiv(e)) {
         if (tree.parent[e] <= 0) continue;
         this.scoreParagraph(this.up(e), totals.text[e], totals.commas[e], candidates);
-      } else if (tree.tag[e] === T('div')) {
+      } else if (tree.tag[e] === Tag.div) {
         this.scorePhrasingRuns(e, candidates);
       }
     }
@@ -424,7 +433,7 @@ export class ArticleFinder {
 
     let best = top[0] ?? -1;
     let roots: number[];
-    if (best < 0 || this.isBody(best) || tree.tag[best] === T('body')) {
+    if (best < 0 || this.isBody(best) || tree.tag[best] === Tag.body) {
       roots = [tree.body];
     } else {
       const alternatives: Set<number>[] = [];
@@ -495,7 +504,7 @@ export class ArticleFinder {
       let bonus = 0;
       if (bestClass !== '' && tree.className(s) === bestClass) bonus += score[best] * 0.2;
       if (inited[s] && score[s] + bonus >= threshold) return void roots.push(s);
-      if (tree.tag[s] === T('p') || this.isParagraphDiv(s)) {
+      if (tree.tag[s] === Tag.p || this.isParagraphDiv(s)) {
         const density = totals.linkDensity(s);
         const length = totals.text[s];
         if (length > 80 && density < 0.25) roots.push(s);
@@ -533,31 +542,31 @@ export class ArticleFinder {
         this.cutElement(e, root, cut);
       });
     // Divs that Readability has turned into p (no blocks inside, or holding just one p) are not divs here.
-    const asDiv = (e: number) => tree.tag[e] === T('div') && this.totals.blocks[e] > 0 && !this.collapsed[e];
+    const asDiv = (e: number) => tree.tag[e] === Tag.div && this.totals.blocks[e] > 0 && !this.collapsed[e];
     const conditionally = (t: number) =>
-      this.each(roots, cut, t === T('div') ? asDiv : hasTag(t), (e, root) => this.cleanConditionally(e, root, t, dataTables, cut));
+      this.each(roots, cut, t === Tag.div ? asDiv : hasTag(t), (e, root) => this.cleanConditionally(e, root, t, dataTables, cut));
 
-    conditionally(T('form'));
-    conditionally(T('fieldset'));
+    conditionally(Tag.form);
+    conditionally(Tag.fieldset);
     for (const t of ['object', 'embed', 'footer', 'link', 'aside'] as const) clean(T(t));
     // Little elements with "share" in their class or id, below the top-level elements.
     this.each(roots, cut, (e) => (tree.flags[e] & F.SHARE) !== 0, (e, root) => {
       if (this.totals.text[e] < CHAR_THRESHOLD) this.cutElement(e, root, cut);
     }, false);
     for (const t of ['iframe', 'input', 'textarea', 'select', 'button'] as const) clean(T(t));
-    this.each(roots, cut, (e) => tree.tag[e] === T('h1') || tree.tag[e] === T('h2'), (e, root) => {
+    this.each(roots, cut, (e) => tree.tag[e] === Tag.h1 || tree.tag[e] === Tag.h2, (e, root) => {
       if (this.classWeight(e) < 0) this.cutElement(e, root, cut);
     });
-    conditionally(T('table'));
-    conditionally(T('ul'));
-    conditionally(T('div'));
+    conditionally(Tag.table);
+    conditionally(Tag.ul);
+    conditionally(Tag.div);
   }
 
   /** Readability's `_markDataTables`: which tables hold data (kept) rather than layout. */
   private markDataTables(roots: number[], cut: Uint8Array): Set<number> {
     const tree = this.tree;
     const data = new Set<number>();
-    this.each(roots, cut, (e) => tree.tag[e] === T('table'), (table) => {
+    this.each(roots, cut, (e) => tree.tag[e] === Tag.table, (table) => {
       const f = tree.flags[table];
       if (f & F.NOT_DATA_TABLE) return;
       if (f & F.SUMMARY) return void data.add(table);
@@ -567,14 +576,14 @@ export class ArticleFinder {
       let nested = false;
       for (let e = table + 1; e < tree.end[table]; e++) {
         const t = tree.tag[e];
-        if (t === T('caption') && (tree.end[e] > e + 1 || tree.ownText[e] > 0)) return void data.add(table);
-        if (t === T('col') || t === T('colgroup') || t === T('tfoot') || t === T('thead') || t === T('th')) return void data.add(table);
-        if (t === T('table')) nested = true;
-        if (t === T('tr')) {
+        if (t === Tag.caption && (tree.end[e] > e + 1 || tree.ownText[e] > 0)) return void data.add(table);
+        if (t === Tag.col || t === Tag.colgroup || t === Tag.tfoot || t === Tag.thead || t === Tag.th) return void data.add(table);
+        if (t === Tag.table) nested = true;
+        if (t === Tag.tr) {
           rows++;
           cells = 0;
         }
-        if (t === T('td')) columns = Math.max(columns, ++cells);
+        if (t === Tag.td) columns = Math.max(columns, ++cells);
       }
       if (nested || columns === 1 || rows === 1) return;
       if (rows >= 10 || columns > 4 || rows * columns > 10) data.add(table);
@@ -594,10 +603,10 @@ export class ArticleFinder {
     if (!this.rules.cleanConditionally) return;
     const { tree, totals } = this;
     const text = totals.text[e];
-    let isList = tag === T('ul') || tag === T('ol');
+    let isList = tag === Tag.ul || tag === Tag.ol;
     if (!isList) isList = text > 0 && totals.list[e] / text > 0.9;
-    if (tag === T('table') && dataTables.has(e)) return;
-    if (this.hasAncestor(e, root, (a) => dataTables.has(a) || tree.tag[a] === T('code'))) return;
+    if (tag === Tag.table && dataTables.has(e)) return;
+    if (this.hasAncestor(e, root, (a) => dataTables.has(a) || tree.tag[a] === Tag.code)) return;
     if (totals.table[e] > 0) for (const d of dataTables) if (d > e && d < tree.end[e] && !cut[d]) return;
     const weight = this.classWeight(e);
     if (weight < 0) return this.cutElement(e, root, cut);
@@ -615,9 +624,9 @@ export class ArticleFinder {
     }
     const linkDensity = totals.linkDensity(e);
     // A div's loose text sits in the p's Readability wrapped it in: textish too.
-    const textish = totals.textish[e] + (tag === T('div') ? tree.ownText[e] + totals.link[e] : 0);
+    const textish = totals.textish[e] + (tag === Tag.div ? tree.ownText[e] + totals.link[e] : 0);
     const textDensity = text > 0 ? textish / text : 0;
-    const inFigure = this.hasAncestor(e, root, (a) => tree.tag[a] === T('figure'));
+    const inFigure = this.hasAncestor(e, root, (a) => tree.tag[a] === Tag.figure);
     const remove =
       (!inFigure && img > 1 && p / img < 0.5) ||
       (!isList && li > p) ||
@@ -673,7 +682,7 @@ export class ArticleFinder {
     pass((e) => (tree.flags[e] & F.FURNITURE_NAME) !== 0 && small(e));
     pass((e) => {
       const t = tree.tag[e];
-      if (t !== T('ul') && t !== T('ol') && t !== T('div') && t !== T('section') && t !== T('table') && t !== T('p')) return false;
+      if (t !== Tag.ul && t !== Tag.ol && t !== Tag.div && t !== Tag.section && t !== Tag.table && t !== Tag.p) return false;
       const length = totals.text[e];
       return length > 0 && length <= 2000 && small(e) && totals.anchor[e] / length > 0.6;
     });

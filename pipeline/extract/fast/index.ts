@@ -8,17 +8,17 @@
 import { TextBuilder } from '../text-builder.js';
 import type { ExtractOptions, Extracted } from '../readable.js';
 import { ArticleFinder } from './article.js';
-import { K, T } from './tags.js';
+import { K, T, Tag } from './tags.js';
 import { PageTree } from './tree.js';
 
 /** Block-structured text of the subtrees `roots`, leaving out cut elements and those that never hold text. */
 export function renderText(tree: PageTree, roots: readonly number[], skip: (e: number) => boolean): string {
   const out = new TextBuilder();
   const { ev } = tree;
-  const br = T('br');
-  const pre = T('pre');
-  const td = T('td');
-  const th = T('th');
+  const br = Tag.br;
+  const pre = Tag.pre;
+  const td = Tag.td;
+  const th = Tag.th;
   for (const root of roots) {
     for (let i = tree.evOpen[root], last = tree.evClose[root]; i <= last; i++) {
       const v = ev[i];
@@ -63,7 +63,7 @@ export function articleTitle(tree: PageTree): string {
     let headed = false;
     for (let e = 1; e < tree.n && !headed; e++) {
       const t = tree.tag[e];
-      if ((t === T('h1') || t === T('h2')) && renderText(tree, [e], () => false).trim() === title) headed = true;
+      if ((t === Tag.h1 || t === Tag.h2) && renderText(tree, [e], () => false).trim() === title) headed = true;
     }
     if (!headed) {
       title = original.substring(original.lastIndexOf(':') + 1);
@@ -73,7 +73,7 @@ export function articleTitle(tree: PageTree): string {
   } else if (title.length > 150 || title.length < 15) {
     let h1 = -1;
     let count = 0;
-    for (let e = 1; e < tree.n; e++) if (tree.tag[e] === T('h1')) (h1 = e), count++;
+    for (let e = 1; e < tree.n; e++) if (tree.tag[e] === Tag.h1) (h1 = e), count++;
     if (count === 1) title = renderText(tree, [h1], () => false);
   }
   title = title.trim().replace(/\s{2,}/g, ' ');

@@ -40,6 +40,48 @@ export const T = (name: TagName): number => ids.get(name) as number;
 export const knownTagId = (lowerName: string): number | undefined => ids.get(lowerName);
 export const tagName = (id: number): string => NAMES[id] ?? '#custom';
 
+/** Ids of the tags the engine tests in its hot loops, as plain properties (no Map look-up per test). */
+export const Tag = {
+  a: T('a'),
+  address: T('address'),
+  blockquote: T('blockquote'),
+  body: T('body'),
+  br: T('br'),
+  caption: T('caption'),
+  code: T('code'),
+  col: T('col'),
+  colgroup: T('colgroup'),
+  dd: T('dd'),
+  del: T('del'),
+  div: T('div'),
+  dl: T('dl'),
+  dt: T('dt'),
+  fieldset: T('fieldset'),
+  figure: T('figure'),
+  form: T('form'),
+  h1: T('h1'),
+  h2: T('h2'),
+  hr: T('hr'),
+  html: T('html'),
+  img: T('img'),
+  input: T('input'),
+  ins: T('ins'),
+  li: T('li'),
+  meta: T('meta'),
+  ol: T('ol'),
+  p: T('p'),
+  pre: T('pre'),
+  section: T('section'),
+  table: T('table'),
+  td: T('td'),
+  tfoot: T('tfoot'),
+  th: T('th'),
+  thead: T('thead'),
+  title: T('title'),
+  tr: T('tr'),
+  ul: T('ul'),
+} as const;
+
 export const TAG_KIND = new Uint32Array(KNOWN_TAGS);
 const mark = (bit: number, names: readonly TagName[]) => {
   for (const n of names) TAG_KIND[T(n)] |= bit;

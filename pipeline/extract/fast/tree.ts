@@ -9,7 +9,7 @@
  * closes up to the nearest open element of its name or is ignored.
  */
 import { decodeHTML } from 'entities';
-import { K, KNOWN_TAGS, OPEN_IMPLIES_CLOSE, T, TAG_KIND, knownTagId } from './tags.js';
+import { K, KNOWN_TAGS, OPEN_IMPLIES_CLOSE, TAG_KIND, Tag, knownTagId } from './tags.js';
 
 /** Element flag bits (`flags[e]`). */
 export const F = {
@@ -51,6 +51,11 @@ const RX = {
 /** Class or id words of page furniture that Readability leaves inside articles (shared with readable.ts). */
 export const FURNITURE_NAMES =
   /(?:^|[\s_-])(?:caption|credits?|byline|dateline|timestamp|share|sharing|social|related|recommended|promo|newsletter|subscribe|signup|gallery|slideshow|breadcrumbs?|tags|author|advert|ads?|sponsored|outbrain|taboola|comments?|disclaimer|copyright|read-?more|more-stories|popular|trending)(?:$|[\s_-])/i;
+/** (length, first letter) of the attribute names read, as a lookup table: [length << 5 | letter & 31]. */
+const WANTED_ATTR = new Uint8Array(32 * 32);
+for (const name of ['class', 'id', 'style', 'hidden', 'aria-hidden', 'aria-modal', 'role', 'rel', 'itemprop', 'href', 'datatable', 'summary', 'lang', 'property', 'name', 'content']) {
+  WANTED_ATTR[(name.length << 5) | (name.charCodeAt(0) & 31)] = 1;
+}
 const UNLIKELY_ROLES = new Set(['menu', 'menubar', 'complementary', 'navigation', 'alert', 'alertdialog', 'dialog']);
 
 /** Raised from inside the pass when a page overruns its time budget. */
@@ -111,6 +116,7 @@ export class PageTree {
   /** Custom element names seen on this page get ids from KNOWN_TAGS on. */
   private custom = new Map<string, number>();
   private classBits = new Map<string, number>();
+  private idBits = new Map<string, number>();
 
   constructor(readonly html: string, deadline = Infinity) {
     this.parse(deadline);
@@ -215,23 +221,18 @@ export class PageTree {
           i = e === -1 ? len : e + 1;
           continue;
         }
-        let j = open + 2;
-        while (j < len) {
-          const d = html.charCodeAt(j);
-          if (isSpace(d) || d === 62 || d === 47) break;
-          j++;
-        }
-        const t = this.tagId(html.slice(open + 2, j).toLowerCase());
+        const j = nameEnd(html, open + 2);
+        const t = this.tagId(html, open + 2, j);
         const e = html.indexOf('>', j);
         i = e === -1 ? len : e + 1;
         if (openCount[t] > 0) {
           let k = sp;
           while (k > 0 && this.tag[stack[k]] !== t) k--;
           popTo(k - 1);
-        } else if (t === T('br')) {
+        } else if (t === Tag.br) {
           this.element(t, -1, -1, stack[sp], sp + 1);
           close(this.n - 1);
-        } else if (t === T('p')) {
+        } else if (t === Tag.p) {
           this.element(t, -1, -1, stack[sp], sp + 1);
           close(this.n - 1);
         }
@@ -244,13 +245,8 @@ export class PageTree {
         continue;
       }
       // Start tag: name, then attributes up to an unquoted ">".
-      let j = open + 1;
-      while (j < len) {
-        const d = html.charCodeAt(j);
-        if (isSpace(d) || d === 62 || d === 47) break;
-        j++;
-      }
-      const t = this.tagId(html.slice(open + 1, j).toLowerCase());
+      const j = nameEnd(html, open + 1);
+      const t = this.tagId(html, open + 1, j);
       const implied = t < KNOWN_TAGS ? OPEN_IMPLIES_CLOSE[t] : undefined;
       if (implied) while (sp > 0 && implied.includes(this.tag[stack[sp]])) close(stack[sp--]);
       const e = this.element(t, open, j, stack[sp], sp + 1);
@@ -264,7 +260,7 @@ export class PageTree {
         // Raw text up to the matching end tag; only <title>'s is kept.
         const name = html.slice(open + 1, j);
         const endTag = findEndTag(html, name, i);
-        if (t === T('title') && this.title === null) this.title = decodeEntities(html.slice(i, endTag === -1 ? len : endTag));
+        if (t === Tag.title && this.title === null) this.title = decodeEntities(html.slice(i, endTag === -1 ? len : endTag));
         close(e);
         if (endTag === -1) i = len;
         else {
@@ -275,7 +271,7 @@ export class PageTree {
       }
       stack[++sp] = e;
       if (t < openCount.length) openCount[t]++;
-      if (t === T('body') && this.body === 0) this.body = e;
+      if (t === Tag.body && this.body === 0) this.body = e;
     }
     popTo(0);
     this.end[0] = this.n;
@@ -283,7 +279,13 @@ export class PageTree {
     this.ev[this.nEv++] = 1;
   }
 
-  private tagId(name: string): number {
+  private tagId(html: string, start: number, end: number): number {
+    let upper = false;
+    for (let i = start; i < end; i++) {
+      const c = html.charCodeAt(i);
+      if (c >= 65 && c <= 90) upper = true;
+    }
+    const name = upper ? html.slice(start, end).toLowerCase() : html.slice(start, end);
     const known = knownTagId(name);
     if (known !== undefined) return known;
     let id = this.custom.get(name);
@@ -302,8 +304,8 @@ export class PageTree {
     if (depth > this.maxDepth) this.maxDepth = depth;
     let f = this.flags[parent] & (F.IN_TABLE | F.IN_CODE);
     const pt = this.tag[parent];
-    if (pt === T('table')) f |= F.IN_TABLE;
-    if (pt === T('code')) f |= F.IN_CODE;
+    if (pt === Tag.table) f |= F.IN_TABLE;
+    if (pt === Tag.code) f |= F.IN_CODE;
     this.flags[e] = f;
     this.classS[e] = -1;
     this.classE[e] = -1;
@@ -323,7 +325,7 @@ export class PageTree {
     let idE = -1;
     let role: string | null = null;
     let ariaModal = false;
-    const meta: { key: string | null; content: string | null } | null = this.tag[e] === T('meta') ? { key: null, content: null } : null;
+    const meta: { key: string | null; content: string | null } | null = this.tag[e] === Tag.meta ? { key: null, content: null } : null;
     let after = len;
     while (i < len) {
       let c = html.charCodeAt(i);
@@ -360,8 +362,8 @@ export class PageTree {
           ve = i;
         }
       }
-      const nl = nameEnd - nameStart;
-      if (nl < 2 || nl > 11) continue;
+      // Only a few attribute names matter: skip the others before making a string.
+      if (!WANTED_ATTR[((nameEnd - nameStart) << 5) | (html.charCodeAt(nameStart) & 31)]) continue;
       const name = html.slice(nameStart, nameEnd).toLowerCase();
       switch (name) {
         case 'class':
@@ -401,7 +403,7 @@ export class PageTree {
           if (vs >= 0 && ve > vs) this.flags[e] |= F.SUMMARY;
           break;
         case 'lang':
-          if (this.tag[e] === T('html') && vs >= 0) this.meta.htmlLang = html.slice(vs, ve);
+          if (this.tag[e] === Tag.html && vs >= 0) this.meta.htmlLang = html.slice(vs, ve);
           break;
         case 'property':
         case 'name':
@@ -426,27 +428,28 @@ export class PageTree {
     return after;
   }
 
-  /** Readability's class/id tests, once per distinct (class, id) on the page. */
+  /**
+   * Readability's class/id tests, once per distinct class or id string on the page. It tests
+   * "class id" as one string; no expression here can match across the space, so testing each
+   * part alone and joining the bits gives the same answers.
+   */
   private wordBits(cls: string, id: string): number {
-    const key = `${cls}\u0000${id}`;
-    let bits = this.classBits.get(key);
+    return (cls ? this.partBits(cls, true) : 0) | (id ? this.partBits(id, false) : 0);
+  }
+
+  private partBits(part: string, isClass: boolean): number {
+    const cache = isClass ? this.classBits : this.idBits;
+    let bits = cache.get(part);
     if (bits !== undefined) return bits;
-    bits = cls ? F.HAS_CLASS : 0;
-    if (cls) {
-      if (RX.negative.test(cls)) bits |= F.CLASS_NEG;
-      if (RX.positive.test(cls)) bits |= F.CLASS_POS;
-    }
-    if (id) {
-      if (RX.negative.test(id)) bits |= F.ID_NEG;
-      if (RX.positive.test(id)) bits |= F.ID_POS;
-    }
-    const match = `${cls} ${id}`;
-    if (RX.unlikely.test(match)) bits |= F.UNLIKELY;
-    if (RX.maybe.test(match)) bits |= F.MAYBE;
-    if (RX.byline.test(match)) bits |= F.BYLINE;
-    if (RX.share.test(match)) bits |= F.SHARE;
-    if (FURNITURE_NAMES.test(match)) bits |= F.FURNITURE_NAME;
-    this.classBits.set(key, bits);
+    bits = isClass ? F.HAS_CLASS : 0;
+    if (RX.negative.test(part)) bits |= isClass ? F.CLASS_NEG : F.ID_NEG;
+    if (RX.positive.test(part)) bits |= isClass ? F.CLASS_POS : F.ID_POS;
+    if (RX.unlikely.test(part)) bits |= F.UNLIKELY;
+    if (RX.maybe.test(part)) bits |= F.MAYBE;
+    if (RX.byline.test(part)) bits |= F.BYLINE;
+    if (RX.share.test(part)) bits |= F.SHARE;
+    if (FURNITURE_NAMES.test(part)) bits |= F.FURNITURE_NAME;
+    cache.set(part, bits);
     return bits;
   }
 
@@ -489,6 +492,17 @@ export class PageTree {
     this.ownCommas[parent] += commas + ascii;
     this.ownAsciiCommas[parent] += ascii;
   }
+}
+
+/** End of a tag name that starts at `i`. */
+function nameEnd(html: string, i: number): number {
+  const len = html.length;
+  while (i < len) {
+    const d = html.charCodeAt(i);
+    if (isSpace(d) || d === 62 || d === 47) break;
+    i++;
+  }
+  return i;
 }
 
 /** Index of the "</name" that ends a raw-text element, or -1. */
