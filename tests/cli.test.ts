@@ -217,8 +217,12 @@ describe('bad input: one line naming the problem, exit code 2, nothing written',
     expectUsageError(['import', corpus, '-o', join(dir, 'u7'), '--config', cfg], /bad-config\.yaml: "min_chars": Too small.*unknown key "text_feild" \(allowed: text_field, id_field/, join(dir, 'u7'));
   });
 
-  it('an output directory that belongs to something else', () => {
-    expectUsageError(['import', corpus, '-o', corpus], /exists and is not a refinery output directory/);
+  it('an output directory that belongs to something else, or is the input', () => {
+    const foreign = join(dir, 'foreign');
+    mkdirSync(foreign);
+    writeFileSync(join(foreign, 'notes.txt'), 'mine\n');
+    expectUsageError(['import', corpus, '-o', foreign], /foreign: exists and is not a refinery output directory/);
+    expectUsageError(['import', corpus, '-o', corpus], /corpus: is the input .*corpus; write the output to another directory/);
   });
 });
 

@@ -125,6 +125,6 @@ describe('runStage (in-process)', () => {
     expect(replaced.ran).toBe(6);
     expect(replaced.totals.docs_kept).toBe(0);
     expect(readdirSync(out).filter((n) => n.endsWith('.arrow'))).toEqual([]);
-    await expect(runStage({ stage: lineStage, config: { min_words: 4 }, inputs: [input], out: input, options, log: () => {} })).rejects.toThrow(/not a refinery output directory/);
+    await expect(runStage({ stage: lineStage, config: { min_words: 4 }, inputs: [input], out: input, options, log: () => {} })).rejects.toThrow(/is the input/);
   });
 });

@@ -18,6 +18,7 @@ import * as z from 'zod';
 import { loadYaml, parseOptions } from '../core/config.js';
 import { UserError } from '../core/errors.js';
 import { runOptions, type RunOptions } from '../core/executor.js';
+import { inputOverlap } from '../core/owned-dirs.js';
 import type { StageConfig } from '../core/stage.js';
 import type { Operation } from '../stages.js';
 
@@ -46,7 +47,7 @@ export function loadPipeline(
   if (!Array.isArray(stages) || stages.length === 0) throw new UserError(`${file}: "stages" must be a non-empty list`);
 
   let previousOutput: string | null = null;
-  return stages.map((entry: unknown, i) => {
+  const steps = stages.map((entry: unknown, i): PipelineStep => {
     const where = `${file}: stages[${i}]`;
     if (!entry || typeof entry !== 'object' || Array.isArray(entry)) throw new UserError(`${where}: expected a mapping`);
     const fields = entry as Record<string, unknown>;
@@ -80,4 +81,13 @@ export function loadPipeline(
     previousOutput = output;
     return { op, config, inputs, output, run };
   });
+  // Before any stage runs: no stage may write over what it or an earlier stage reads (later
+  // stages read what earlier ones write: that is the chain).
+  for (const [i, s] of steps.entries()) {
+    for (const [j, reader] of steps.slice(0, i + 1).entries()) {
+      const why = inputOverlap(s.output, reader.inputs);
+      if (why) throw new UserError(`${file}: stages[${i}] (${s.op.name}): output ${s.output} ${why}${j < i ? ` of stages[${j}] (${reader.op.name})` : ''}; write it to another directory`);
+    }
+  }
+  return steps;
 }

@@ -5,13 +5,14 @@
  * are retried, and the accounting invariant is checked over all finished tasks.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import * as z from 'zod';
 import { byteSize, configHash } from './config.js';
 import { RunError, UserError, errorMessage } from './errors.js';
 import { inputIdentity, listTasks } from './inputs.js';
 import { ensureLayout, layout, writeFileAtomic } from './layout.js';
+import { claimDir, legacyOutput, refuseInputOverlap, removeOwned } from './owned-dirs.js';
 import { Progress, formatBytes, formatCount, type ProgressMode } from './progress.js';
 import { SCHEMA_VERSION } from './schema.js';
 import { openShard } from './shard-reader.js';
@@ -113,29 +114,26 @@ export function readManifest(out: string): Manifest | null {
 /**
  * Make sure `out` is either new, or a previous run of the very same stage, config and
  * inputs (then finished tasks are kept). --overwrite clears a previous refinery run;
- * a directory that is not a refinery output is never deleted.
+ * a directory that is not a refinery output is never written into or deleted.
  */
-function prepareOutput(out: string, manifest: Omit<Manifest, 'totals' | 'tasks_done' | 'accounting' | 'updated_at'>, overwrite: boolean): void {
+function prepareOutput(out: string, manifest: Omit<Manifest, 'totals' | 'tasks_done' | 'accounting' | 'updated_at'>, overwrite: boolean, reads: readonly string[]): void {
+  claimDir(out, 'output', manifest.stage, legacyOutput);
   const previous = readManifest(out);
-  const hasFiles = existsSync(out) && readdirSync(out).length > 0;
-  if (previous) {
-    const same =
-      previous.stage === manifest.stage &&
-      previous.config_hash === manifest.config_hash &&
-      JSON.stringify(previous.inputs) === JSON.stringify(manifest.inputs);
-    if (!same && !overwrite) {
-      const what =
-        previous.stage !== manifest.stage
-          ? `a "${previous.stage}" run`
-          : previous.config_hash !== manifest.config_hash
-            ? `a run with another config (hash ${previous.config_hash}, now ${manifest.config_hash})`
-            : 'a run over other input files';
-      throw new UserError(`${out}: holds ${what}; pass --overwrite to replace it, or choose another output directory`);
-    }
-    if (!same || overwrite) rmSync(out, { recursive: true, force: true });
-  } else if (hasFiles) {
-    throw new UserError(`${out}: exists and is not a refinery output directory (no _manifest.json); refusing to write into it`);
+  if (!previous) return;
+  const same =
+    previous.stage === manifest.stage &&
+    previous.config_hash === manifest.config_hash &&
+    JSON.stringify(previous.inputs) === JSON.stringify(manifest.inputs);
+  if (!same && !overwrite) {
+    const what =
+      previous.stage !== manifest.stage
+        ? `a "${previous.stage}" run`
+        : previous.config_hash !== manifest.config_hash
+          ? `a run with another config (hash ${previous.config_hash}, now ${manifest.config_hash})`
+          : 'a run over other input files';
+    throw new UserError(`${out}: holds ${what}; pass --overwrite to replace it, or choose another output directory`);
   }
+  if (!same || overwrite) removeOwned(out, reads);
 }
 
 export interface WorkerRequest {
@@ -188,6 +186,9 @@ export async function runStage(run: StageRun): Promise<StageResult> {
   const log = run.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const inputs = stage.resolveInputs ? await stage.resolveInputs(config, run.inputs) : run.inputs;
   const tasks = listTasks(stage.input, inputs);
+  // What the run reads: never written over, never deleted.
+  const reads = [...inputs, ...tasks.map((t) => t.path)];
+  refuseInputOverlap([out], reads);
   const placement = resolvePlacement(options, run.env);
   const hash = configHash(config);
   const base = {
@@ -203,7 +204,7 @@ export async function runStage(run: StageRun): Promise<StageResult> {
   if (stage.input.kind === 'shards') {
     for (const t of tasks) await (await openShard(t.path)).close();
   }
-  prepareOutput(out, base, options.overwrite);
+  prepareOutput(out, base, options.overwrite, reads);
   ensureLayout(out);
   writeManifest(out, base);
 

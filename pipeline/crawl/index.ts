@@ -8,7 +8,7 @@
  * and no private or loopback addresses unless --allow-private.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import * as z from 'zod';
@@ -16,6 +16,7 @@ import { byteSize } from '../core/config.js';
 import { UserError, errorMessage } from '../core/errors.js';
 import { writeFileAtomic } from '../core/layout.js';
 import { readListFile } from '../core/list-file.js';
+import { MARKER, claimDir, refuseInputOverlap, removeOwned } from '../core/owned-dirs.js';
 import { decodeBody, detectCharset } from '../warc/charset.js';
 import { decodeHttpBody, parseContentType } from '../warc/http.js';
 import { WarcWriter, recordId } from '../warc/writer.js';
@@ -95,18 +96,20 @@ function readSeeds(file: string): string[] {
   return seeds;
 }
 
-function prepareOutput(out: string, overwrite: boolean): void {
+function prepareOutput(out: string, overwrite: boolean, seeds: string): void {
   const ours = (n: string) => /^crawl-\d+\.warc\.gz$/.test(n) || n === '_crawl.json';
-  const existing = existsSync(out) ? readdirSync(out) : [];
+  refuseInputOverlap([out], [seeds]);
+  // An earlier version's crawl output holds nothing but crawl files.
+  claimDir(out, 'output', 'crawl', (_, names) => names.every(ours));
+  const existing = readdirSync(out).filter((n) => n !== MARKER);
   if (existing.some(ours) && !overwrite) throw new UserError(`${out}: holds an earlier crawl; pass --overwrite to replace it, or choose another directory`);
   if (existing.some((n) => !ours(n) && !n.startsWith('.'))) throw new UserError(`${out}: exists and holds other files; refusing to write into it`);
-  for (const n of existing) rmSync(join(out, n), { force: true, recursive: true });
-  mkdirSync(out, { recursive: true });
+  if (existing.length > 0) removeOwned(out, [seeds]);
 }
 
 export async function crawl(config: CrawlConfig, out: string, log: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): Promise<CrawlStats> {
   const seeds = readSeeds(config.seeds);
-  prepareOutput(out, config.overwrite);
+  prepareOutput(out, config.overwrite, config.seeds);
   const started = performance.now();
   const limits: FetchLimits = {
     connectTimeoutMs: config.connect_timeout * 1000,

@@ -4,8 +4,9 @@
  * merging them when it is exceeded), and writes an edge from the first document of each
  * group of equal keys to every other one (a star, not all pairs).
  */
-import { closeSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, openSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { removeOwned } from '../core/owned-dirs.js';
 import { ExternalSorter } from './external-sort.js';
 import { docCounts, offsets, paths, readKeySlice, type DedupPlan } from './work.js';
 
@@ -76,7 +77,7 @@ export function runBucketJob(work: string, plan: DedupPlan, job: string, memoryB
     }
     out.close();
   } finally {
-    rmSync(tmp, { recursive: true, force: true });
+    removeOwned(tmp);
   }
   return { job, records, keys: groups, edges: out.edges, spilled_runs: sorter.spilledRuns };
 }

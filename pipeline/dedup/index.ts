@@ -9,18 +9,19 @@
  *
  * `minhash` (near duplicates) and `exact` (same URL or text) run all four.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import * as z from 'zod';
 import { byteSize } from '../core/config.js';
 import { RunError, UserError } from '../core/errors.js';
 import { runOptions, runStage, type RunOptions, type Runner, type StageResult } from '../core/executor.js';
 import { inputIdentity, listTasks } from '../core/inputs.js';
 import { runJobs } from '../core/jobs.js';
+import { claimDir, prepareWork, removeOwned } from '../core/owned-dirs.js';
 import { runBucketJob, bucketJobs } from './buckets.js';
 import { runCluster, type ClusterSummary, type KeepRule } from './cluster.js';
 import { filterStage } from './filter.js';
 import { keyKinds, signatureOptions, signatureStage, type SignatureConfig } from './signatures.js';
-import { paths, readPlan, type DedupPlan } from './work.js';
+import { legacyWorkDir, paths, readPlan, type DedupPlan } from './work.js';
 
 export const bucketOptions = z
   .object({
@@ -51,20 +52,27 @@ export type { Runner } from '../core/executor.js';
 export async function dedupSignatures(inputs: readonly string[], config: SignatureConfig, options: RunOptions, r: Runner): Promise<StageResult> {
   const tasks = listTasks({ kind: 'shards' }, inputs);
   const plan: DedupPlan = { mode: config.mode, kinds: keyKinds(config), partitions: config.partitions, inputs: inputIdentity(tasks), tasks: tasks.length, config };
-  mkdirSync(config.work, { recursive: true });
+  claimDir(config.work, 'work', 'dedup signatures', legacyWorkDir);
   const result = await runStage({ stage: signatureStage, config, inputs, out: paths.signatures(config.work), options, workerScript: r.workerScript, version: r.version, log: r.log });
   if (result.failed.length > 0) throw new RunError(`dedup signatures: ${result.failed.length} task(s) failed; rerun to retry them`);
   if (result.ran > 0 || !existsSync(paths.plan(config.work))) {
     // New signatures make earlier buckets and clusters stale.
-    rmSync(paths.buckets(config.work), { recursive: true, force: true });
-    rmSync(paths.clusters(config.work), { recursive: true, force: true });
+    removeOwned(paths.buckets(config.work), inputs);
+    removeOwned(paths.clusters(config.work), inputs);
     writeFileSync(paths.plan(config.work), `${JSON.stringify(plan, null, 1)}\n`);
   }
   return result;
 }
 
-export async function dedupBuckets(work: string, memory: number, options: Pick<RunOptions, 'workers' | 'rank' | 'world_size' | 'progress'>, r: Runner): Promise<void> {
+/** The plan of a work directory that "dedup signatures" made; the later steps write there, so it must be refinery's. */
+function openWork(work: string): DedupPlan {
   const plan = readPlan(work);
+  claimDir(work, 'work', 'dedup signatures', legacyWorkDir);
+  return plan;
+}
+
+export async function dedupBuckets(work: string, memory: number, options: Pick<RunOptions, 'workers' | 'rank' | 'world_size' | 'progress'>, r: Runner): Promise<void> {
+  const plan = openWork(work);
   const jobs = bucketJobs(plan);
   const result = await runJobs({
     name: 'dedup buckets',
@@ -82,7 +90,7 @@ export async function dedupBuckets(work: string, memory: number, options: Pick<R
 }
 
 export function dedupCluster(work: string, keep: KeepRule, log: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): ClusterSummary {
-  const plan = readPlan(work);
+  const plan = openWork(work);
   if (keep === 'column' && !plan.config.score_column) throw new UserError('--keep column needs the signatures to record a --score-column');
   const summary = runCluster(work, plan, keep);
   log(`dedup cluster: ${summary.documents} documents, ${summary.clusters} clusters holding ${summary.documents_in_clusters}; ${summary.removed} to remove (keep ${keep})`);
@@ -90,7 +98,7 @@ export function dedupCluster(work: string, keep: KeepRule, log: (line: string) =
 }
 
 export async function dedupFilter(inputs: readonly string[], work: string, out: string, options: RunOptions, r: Runner): Promise<StageResult> {
-  const plan = readPlan(work);
+  const plan = openWork(work);
   const identity = inputIdentity(listTasks({ kind: 'shards' }, inputs));
   if (JSON.stringify(identity) !== JSON.stringify(plan.inputs)) {
     throw new UserError(`${work}: the signatures were made from other inputs (${plan.inputs.length} files); filter the same inputs`);
@@ -105,8 +113,7 @@ export async function dedupFilter(inputs: readonly string[], work: string, out: 
 
 /** All four steps. */
 export async function dedupPipeline(mode: 'minhash' | 'exact', inputs: readonly string[], out: string, config: PipelineConfig, options: RunOptions, r: Runner): Promise<StageResult> {
-  const work = config.work ?? `${out.replace(/\/+$/, '')}-work`;
-  if (options.overwrite) rmSync(work, { recursive: true, force: true });
+  const work = prepareWork(config.work, out, inputs, options.overwrite, `dedup ${mode}`, legacyWorkDir);
   const { memory, keep, work: _w, ...sig } = config;
   await dedupSignatures(inputs, signatureOptions.parse({ ...sig, work, mode }), { ...options, overwrite: false }, r);
   await dedupBuckets(work, memory, options, r);

@@ -11,7 +11,7 @@
  *   A line can only be over-counted: the false-positive rate, stated after counting, is at
  *   most (share of non-zero counters)^hashes.
  */
-import { existsSync, readFileSync, readdirSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import * as z from 'zod';
 import { byteSize } from '../core/config.js';
@@ -20,6 +20,7 @@ import { runStage, type RunOptions } from '../core/executor.js';
 import { listTasks } from '../core/inputs.js';
 import { runJobs } from '../core/jobs.js';
 import { pad, writeFileAtomic } from '../core/layout.js';
+import { legacyWork, prepareWork, removeOwned } from '../core/owned-dirs.js';
 import type { Doc } from '../core/schema.js';
 import { openShard } from '../core/shard-reader.js';
 import { defineStage, drop, type Sink, type SinkOptions } from '../core/stage.js';
@@ -142,7 +143,7 @@ function countPartition(work: string, tasks: number, part: number, c: LineConfig
     }
     close();
   } finally {
-    rmSync(tmp, { recursive: true, force: true });
+    removeOwned(tmp);
   }
   writeFileAtomic(linePaths.frequent(work, c.min_docs, part), new Uint8Array(new Uint32Array(frequent).buffer));
   return { part, distinct_lines: distinct, frequent_lines: frequent.length / 2, spilled_runs: sorter.spilledRuns };
@@ -243,8 +244,7 @@ export const lineFilterStage = defineStage({
 
 export async function dedupLines(inputs: readonly string[], out: string, c: LineConfig, options: RunOptions, r: Runner): Promise<void> {
   const log = r.log ?? ((l: string) => process.stderr.write(`${l}\n`));
-  const work = c.work ?? `${out.replace(/\/+$/, '')}-work`;
-  if (options.overwrite) rmSync(work, { recursive: true, force: true });
+  const work = prepareWork(c.work, out, inputs, options.overwrite, 'dedup lines', legacyWork(['lines'], join('lines', 'key-run')));
   if (c.bloom) {
     writeFileAtomic(linePaths.summary(work), JSON.stringify(await bloomCount(inputs, work, c, log), null, 1));
   } else {

@@ -17,6 +17,7 @@ import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs
 import { join } from 'node:path';
 import { UserError } from '../core/errors.js';
 import { pad, writeFileAtomic } from '../core/layout.js';
+import { legacyWork } from '../core/owned-dirs.js';
 
 export const MAGIC = 0x314b4452; // "RDK1"
 
@@ -42,6 +43,9 @@ export const paths = {
   cluster: (work: string, task: number) => join(work, 'clusters', `task-${pad(task)}.json`),
   clusterSummary: (work: string) => join(work, 'clusters', 'summary.json'),
 };
+
+/** A dedup work directory of a version before `.refinery-owned` markers (adopted, see core/owned-dirs.ts). */
+export const legacyWorkDir = legacyWork(['dedup.json', 'signatures', 'buckets', 'clusters'], 'signatures');
 
 export function readPlan(work: string): DedupPlan {
   const file = paths.plan(work);

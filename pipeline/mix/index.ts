@@ -10,7 +10,7 @@
  * `part-TTTTT-rK-*.arrow` files (K = 1, 2, ...). Documents left out are excluded with their
  * reason ("not-sampled", "not-in-mix", "validation"), so the funnel adds up.
  */
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as z from 'zod';
 import { byteSize, loadYaml, percentage, shareOf } from '../core/config.js';
@@ -18,6 +18,7 @@ import { UserError } from '../core/errors.js';
 import { runStageOrThrow, type RunOptions, type Runner } from '../core/executor.js';
 import { listTasks, shardColumns } from '../core/inputs.js';
 import { layout, writeFileAtomic } from '../core/layout.js';
+import { legacyWork, prepareWork } from '../core/owned-dirs.js';
 import type { ColumnSpec, Doc } from '../core/schema.js';
 import { ShardWriter } from '../core/shard-writer.js';
 import { inValidation } from '../core/split.js';
@@ -279,8 +280,7 @@ export async function runMix(inputs: readonly string[], out: string, config: Mix
   if (config.weights && config.temperature !== undefined) throw new UserError('mix: give --weights or --temperature, not both');
   const weights = config.weights ? parseWeights(config.weights) : undefined;
   for (const input of await shardColumns(inputs)) checkColumn(input.columns, config.by, input.path);
-  const work = config.work ?? `${out.replace(/\/+$/, '')}-work`;
-  if (options.overwrite) rmSync(work, { recursive: true, force: true });
+  const work = prepareWork(config.work, out, inputs, options.overwrite, 'mix', legacyWork(['counts'], 'counts'));
   if (config.unit === 'tokens') sizer(config);
   const countConfig: CountConfig = { by: config.by, unit: config.unit, tokenizer: config.tokenizer, seed: config.seed, holdout: config.holdout };
   const countsDir = join(work, 'counts');

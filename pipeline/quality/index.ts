@@ -8,13 +8,13 @@
  * scores of the documents that pass the rules, no shards written), the threshold over all
  * scores, and the filter pass, which reads the recorded scores instead of predicting again.
  */
-import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as z from 'zod';
 import { percentage, shareOf } from '../core/config.js';
 import { UserError } from '../core/errors.js';
 import { runStageOrThrow, type RunOptions, type Runner } from '../core/executor.js';
 import { listTasks } from '../core/inputs.js';
+import { legacyWork, prepareWork } from '../core/owned-dirs.js';
 import { formatCount } from '../core/progress.js';
 import { ScoreSink, inTop, readPairs, tieOf, topCut } from '../core/top-share.js';
 import type { Doc } from '../core/schema.js';
@@ -151,8 +151,7 @@ export async function runQuality(inputs: readonly string[], out: string, config:
   }
   if (!config.classifier) throw new UserError('--keep-top needs a --classifier to rank documents by');
   if (config.min_score !== undefined) throw new UserError('give --keep-top or --min-score, not both');
-  const work = config.work ?? `${out.replace(/\/+$/, '')}-work`;
-  if (options.overwrite) rmSync(work, { recursive: true, force: true });
+  const work = prepareWork(config.work, out, inputs, options.overwrite, 'quality --keep-top', legacyWork(['scores'], 'scores'));
   const scores = join(work, 'scores');
   const base = { ...config, keep_top: undefined, work: undefined };
   await run(scoreStage, base, scores, { ...options, overwrite: false });

@@ -7,13 +7,13 @@
  * `--top` is global: a first pass records every document's value, the cut comes from all
  * of them, and the filter pass keeps exactly that share (ties broken by the id's hash).
  */
-import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as z from 'zod';
 import { percentage, shareOf } from '../core/config.js';
 import { UserError } from '../core/errors.js';
 import { runStageOrThrow, type RunOptions, type Runner } from '../core/executor.js';
 import { listTasks, shardColumns } from '../core/inputs.js';
+import { legacyWork, prepareWork, refuseInputOverlap } from '../core/owned-dirs.js';
 import { formatCount } from '../core/progress.js';
 import type { ColumnSpec, Doc } from '../core/schema.js';
 import { inValidation } from '../core/split.js';
@@ -112,12 +112,13 @@ export async function runSelect(inputs: readonly string[], out: string, config: 
   if (config.top === undefined && config.min === undefined && config.max === undefined && config.holdout === undefined) {
     throw new UserError('select: give --top, --min, --max or --holdout');
   }
+  // --holdout writes into <out>/train and <out>/validation: <out> must not hold an input either.
+  refuseInputOverlap([out], inputs);
   for (const input of await shardColumns(inputs)) checkColumn(input.columns, config.by, input.path);
   const { work, ...base } = config;
   let stage: StageConfig = base;
   if (config.top !== undefined) {
-    const dir = work ?? `${out.replace(/\/+$/, '')}-work`;
-    if (options.overwrite) rmSync(dir, { recursive: true, force: true });
+    const dir = prepareWork(work, out, inputs, options.overwrite, 'select --top', legacyWork(['values'], 'values'));
     const values = join(dir, 'values');
     await runStageOrThrow(selectScoreStage, base, inputs, values, { ...options, overwrite: false }, { ...r, log });
     const cut = topCut(values, listTasks({ kind: 'shards' }, inputs).length, shareOf(config.top));

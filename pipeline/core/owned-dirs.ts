@@ -1,0 +1,160 @@
+/**
+ * The directories refinery may delete, and the one function that deletes them.
+ *
+ * A directory is refinery's when it carries a `.refinery-owned` marker, written by `claimDir`
+ * when refinery creates the directory or starts using an empty one (or one an earlier version
+ * made). `removeOwned` empties such a directory, or removes a path inside one, and refuses
+ * everything else: a directory without the marker, one that is or holds an input, the
+ * filesystem root, the home directory, the working directory and its ancestors. Paths are
+ * compared with symlinks resolved. README, "What refinery will and won't delete", states the
+ * same rules for users.
+ */
+import { existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, rmSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { UserError } from './errors.js';
+import { isRemote, listTasks } from './inputs.js';
+import { writeFileAtomic } from './layout.js';
+
+export const MARKER = '.refinery-owned';
+export type DirKind = 'output' | 'work';
+
+/** The path with symlinks resolved as far as it exists (an output often does not exist yet). */
+export function realPath(path: string): string {
+  const abs = resolve(path);
+  try {
+    return realpathSync(abs);
+  } catch {
+    const parent = dirname(abs);
+    return parent === abs ? abs : join(realPath(parent), basename(abs));
+  }
+}
+
+/** Whether real path `path` is `dir` or lies inside it. */
+const within = (path: string, dir: string): boolean => {
+  const rel = relative(dir, path);
+  return rel === '' || (rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel));
+};
+
+const readJson = (file: string): Record<string, unknown> | null => {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  } catch {
+    return null;
+  }
+};
+
+/** The kind recorded by the marker in `dir`, or null when it has none. */
+export function markerKind(dir: string): DirKind | null {
+  const kind = readJson(join(dir, MARKER))?.kind;
+  return kind === 'output' || kind === 'work' ? kind : null;
+}
+
+/** How to recognise a non-empty, unmarked directory that an earlier refinery version made. */
+export type Legacy = (dir: string, entries: string[]) => boolean;
+
+/** An output of an earlier version: its `_manifest.json` names refinery's version and the stage. */
+export const legacyOutput: Legacy = (dir) => {
+  const m = readJson(join(dir, '_manifest.json'));
+  return typeof m?.refinery === 'string' && typeof m.stage === 'string';
+};
+
+/**
+ * A work directory of an earlier version: nothing at its top but the `names` this command
+ * writes there, and among them the stage output `output` (so a folder that merely has such
+ * names is not taken).
+ */
+export const legacyWork =
+  (names: readonly string[], output: string): Legacy =>
+  (dir, entries) =>
+    entries.every((n) => names.includes(n)) && legacyOutput(join(dir, output), []);
+
+/**
+ * Start using `dir` as an output or work directory: create it, or take it when it is empty
+ * or was made by an earlier version (`legacy`), and mark it as refinery's. Any other
+ * non-empty directory is refused before anything is written into it.
+ */
+export function claimDir(dir: string, kind: DirKind, by: string, legacy: Legacy): void {
+  let entries: string[] = [];
+  if (existsSync(dir)) {
+    if (!statSync(dir).isDirectory()) throw new UserError(`${dir}: is a file, not a directory`);
+    // Another rank may be writing its marker right now (a temporary `.refinery-owned.tmp-PID`).
+    entries = readdirSync(dir).filter((n) => !n.startsWith(MARKER));
+  }
+  const marked = markerKind(dir);
+  if (marked === kind) return;
+  if (marked) throw new UserError(`${dir}: is a refinery ${marked} directory, not ${kind === 'work' ? 'a work' : 'an output'} directory; choose another`);
+  if (entries.length > 0 && !legacy(dir, entries)) {
+    const made = kind === 'output' ? `${MARKER} or _manifest.json` : MARKER;
+    throw new UserError(`${dir}: exists and is not a refinery ${kind} directory (no ${made}); refusing to write into it`);
+  }
+  mkdirSync(dir, { recursive: true });
+  writeFileAtomic(join(dir, MARKER), `${JSON.stringify({ kind, created_at: new Date().toISOString(), by })}\n`);
+}
+
+/** Why `dir` (a directory the run writes) may not be written: it is, or holds, one of `inputs`. */
+export function inputOverlap(dir: string, inputs: readonly string[]): string | null {
+  const real = realPath(dir);
+  for (const input of inputs.filter((i) => !isRemote(i))) {
+    const r = realPath(input);
+    if (within(r, real)) return `${r === real ? 'is' : 'holds'} the input ${input}`;
+  }
+  return null;
+}
+
+/** Refuse, before anything is written or deleted, to write where the run reads. */
+export function refuseInputOverlap(dirs: readonly string[], inputs: readonly string[]): void {
+  for (const dir of dirs) {
+    const why = inputOverlap(dir, inputs);
+    if (why) throw new UserError(`${dir}: ${why}; write the output to another directory`);
+  }
+}
+
+/** The marked directory that `real` is or lies in, or null. */
+function owner(real: string): string | null {
+  for (let d = real; ; d = dirname(d)) {
+    if (markerKind(d)) return d;
+    if (dirname(d) === d) return null;
+  }
+}
+
+/** Why `path` may not be deleted, or null when it may (the rules of this file's header). */
+export function deleteRefusal(path: string, inputs: readonly string[]): string | null {
+  const real = realPath(path);
+  if (dirname(real) === real) return 'it is the filesystem root';
+  if (within(realPath(homedir()), real)) return 'it is or holds the home directory';
+  if (within(realPath(process.cwd()), real)) return 'it is or holds the working directory';
+  const overlap = inputOverlap(real, inputs);
+  if (overlap) return `it ${overlap}`;
+  if (!owner(real)) return `refinery did not make it (no ${MARKER} in it or above it)`;
+  return null;
+}
+
+/**
+ * The only recursive delete: empties a marked directory (the directory and its marker stay,
+ * so a symlinked output keeps working and stays refinery's) or removes a path inside one.
+ * `inputs` are the paths the run reads. Refuses with a UserError naming the path and why.
+ */
+export function removeOwned(path: string, inputs: readonly string[] = []): void {
+  if (!existsSync(path)) return;
+  const why = deleteRefusal(path, inputs);
+  if (why) throw new UserError(`${path}: refusing to delete: ${why}`);
+  const real = realPath(path);
+  if (!markerKind(real)) rmSync(real, { recursive: true, force: true });
+  else for (const name of readdirSync(real)) if (name !== MARKER) rmSync(join(real, name), { recursive: true, force: true });
+}
+
+/**
+ * The work directory of an operation of several passes (`<out>-work` unless given): apart
+ * from the inputs and the output, claimed as refinery's, emptied by --overwrite.
+ */
+export function prepareWork(given: string | undefined, out: string, inputs: readonly string[], overwrite: boolean, by: string, legacy: Legacy): string {
+  const work = given ?? `${out.replace(/\/+$/, '')}-work`;
+  const reads = [...inputs, ...listTasks({ kind: 'shards' }, inputs).map((t) => t.path)];
+  refuseInputOverlap([out, work], reads);
+  const [w, o] = [realPath(work), realPath(out)];
+  if (within(w, o) || within(o, w)) throw new UserError(`${work}: the work directory and the output ${out} must not lie one inside the other`);
+  claimDir(work, 'work', by, legacy);
+  if (overwrite) removeOwned(work, reads);
+  return work;
+}
