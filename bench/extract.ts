@@ -7,6 +7,7 @@
  *
  * Pages: the Article Extraction Benchmark and trafilatura's set from ../shared/data, repeated.
  */
+import { load } from 'cheerio/slim';
 import { Extractor, type Engine } from '../pipeline/extract/pool.js';
 import { DEFAULT_EXTRACT } from '../pipeline/extract/readable.js';
 import { identifyLanguage } from '../pipeline/extract/language.js';
@@ -39,6 +40,11 @@ export async function main(args: string[]): Promise<void> {
       for (const html of pages) bareReadability(html);
       return { bytes, docs: pages.length };
     },
+    // cheerio (on htmlparser2) only parses and reads the body's text: no article finding, no structure.
+    'cheerio/slim, body text (no article finding)': () => {
+      for (const html of pages) load(html)('body').text();
+      return { bytes, docs: pages.length };
+    },
     'readability engine + language ID': engine('readability', true),
     'fast engine + language ID': engine('fast', true),
     'fast engine alone': engine('fast', false),
@@ -57,14 +63,15 @@ export async function main(args: string[]): Promise<void> {
     },
   }, { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --max-old-space-size=512`.trim() });
   if (!results) return;
-  report(results.slice(0, 4));
-  console.log(`fast engine / readability engine (both with language ID): ${ratio(results[2], results[1])}x (target >= 6)`);
-  console.log(`fast engine / bare Readability + linkedom: ${ratio(results[3], results[0])}x`);
+  report(results.slice(0, 5));
+  const [bare, cheerio, readability, fast, fastAlone] = results;
+  console.log(`fast engine / readability engine (both with language ID): ${ratio(fast, readability)}x (target >= 6)`);
+  console.log(`fast engine / bare Readability + linkedom: ${ratio(fastAlone, bare)}x; / cheerio body text: ${ratio(fastAlone, cheerio)}x`);
   // The moonshot's reference: resiliparse (C++, DCLM's extractor) on the same pages, timed by itself.
   const resiliparse = referenceExtract('resiliparse', pages);
   if ('missing' in resiliparse) console.log(`(no resiliparse reference: ${resiliparse.missing})`);
   else {
     const perSecond = pages.length / resiliparse.seconds;
-    console.log(`resiliparse (main_content=True, Python): ${perSecond.toFixed(0)} pages/s; fast engine + language ID = ${(results[2].docs / results[2].seconds / perSecond).toFixed(2)}x of it, alone ${(results[3].docs / results[3].seconds / perSecond).toFixed(2)}x`);
+    console.log(`resiliparse (main_content=True, Python): ${perSecond.toFixed(0)} pages/s; fast engine + language ID = ${(fast.docs / fast.seconds / perSecond).toFixed(2)}x of it, alone ${(fastAlone.docs / fastAlone.seconds / perSecond).toFixed(2)}x`);
   }
 }

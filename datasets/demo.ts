@@ -7,7 +7,8 @@
  * Output goes to out/demo/ (REFINERY_DEMO_OUT to change it), replaced on every run.
  */
 import { spawn } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
+import { claimDir, removeOwned } from '../pipeline/core/owned-dirs.js';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeBrownJsonl } from './brown.js';
@@ -29,7 +30,10 @@ async function refinery(...args: string[]): Promise<void> {
   }
 }
 
-rmSync(out, { recursive: true, force: true });
+// Replaced on every run, through the one guarded delete: only a folder the demo made (marked,
+// or an earlier demo's with its sample web) is ever emptied, never one REFINERY_DEMO_OUT points at by mistake.
+claimDir(out, 'work', 'refinery demo', (dir) => existsSync(join(dir, 'web', 'pages.jsonl')));
+removeOwned(out);
 const rel = (...parts: string[]) => relative(root, join(out, ...parts));
 await refinery('sample-web', '-o', rel('web'), '--pages', '2000', '--seed', '1');
 const brown = writeBrownJsonl(join(out, 'brown'));
