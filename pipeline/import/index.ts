@@ -26,22 +26,24 @@ type ImportConfig = z.infer<typeof options>;
 const stripExt = (rel: string) => rel.replace(/(\.jsonl|\.ndjson|\.txt)(\.gz)?$/, '');
 const isJsonl = (path: string) => /\.(jsonl|ndjson)(\.gz)?$/.test(path);
 
+/** JavaScript's (and so Arrow's millisecond timestamps' usable) date range: ±100,000,000 days from 1970. */
+const MAX_DATE_MS = 8.64e15;
+
 function parseDate(v: unknown): number | null {
-  if (typeof v === 'number' && Number.isFinite(v)) return v;
-  if (typeof v === 'string') {
-    const ms = Date.parse(v);
-    return Number.isNaN(ms) ? null : ms;
-  }
-  return null;
+  const ms = typeof v === 'number' ? v : typeof v === 'string' ? Date.parse(v) : Number.NaN;
+  return Number.isFinite(ms) && Math.abs(ms) <= MAX_DATE_MS ? ms : null;
 }
 
 function fromRecord(record: Record<string, unknown>, c: ImportConfig, fallbackId: string, source: string): Doc {
   const { [c.text_field]: text, [c.id_field]: id, [c.url_field]: url, [c.date_field]: date, ...rest } = record;
+  const fetchedAt = parseDate(date);
+  // A date that is not one (or out of range, like 1e300) is not stored as 1970: it stays, as given, in metadata.
+  if (fetchedAt === null && date !== undefined && date !== null) rest[c.date_field] = date;
   return {
     id: typeof id === 'string' || typeof id === 'number' ? String(id) : fallbackId,
     url: typeof url === 'string' ? url : null,
     source,
-    fetched_at: parseDate(date),
+    fetched_at: fetchedAt,
     text: typeof text === 'string' ? text : null,
     metadata: Object.keys(rest).length > 0 ? JSON.stringify(rest) : null,
   };

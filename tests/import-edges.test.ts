@@ -1,0 +1,36 @@
+/** Import edge cases from the reliability issue: long lines, a byte order mark, dates out of range. */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { readLines } from '../pipeline/core/lines.js';
+import { cleanup, cliOk, expectAccounting, readDocs, tempDir } from './helpers/cli.js';
+
+const dir = tempDir();
+afterAll(() => cleanup(dir));
+
+describe('import edge cases', () => {
+  it('reads a line that spans many read chunks whole, once (the reader joins it at its newline)', async () => {
+    const file = join(dir, 'long.jsonl');
+    const long = 'y'.repeat(12 << 20); // 12 chunks of the 1 MiB read size
+    writeFileSync(file, `${JSON.stringify({ text: long })}\n{"text":"after"}\nlast line without newline`);
+    const lines = [];
+    for await (const line of readLines(file, () => undefined)) lines.push(line);
+    expect(lines.map((l) => l.text.length)).toEqual([long.length + 11, 16, 25]);
+    expect(lines[0].text.endsWith('y"}')).toBe(true);
+    expect(lines.map((l) => l.number)).toEqual([1, 2, 3]);
+  });
+
+  it('a UTF-8 byte order mark does not make the first line malformed; an out-of-range date is kept in metadata, not stored as 1970', async () => {
+    const file = join(dir, 'bom.jsonl');
+    writeFileSync(file, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"id":"a","text":"first","date":1e300}\n{"id":"b","text":"second","date":"2024-05-01T00:00:00Z"}\n{"id":"c","text":"third","date":"not a date"}\n')]));
+    const out = join(dir, 'bom-out');
+    cliOk(['import', file, '-o', out, '--progress', 'off']);
+    const totals = await expectAccounting(out);
+    expect(totals.docs_kept).toBe(3);
+    const docs = new Map((await readDocs(out)).map((d) => [d.id, d]));
+    expect(docs.get('a')?.fetched_at ?? null).toBeNull();
+    expect(JSON.parse(docs.get('a')?.metadata as string)).toEqual({ date: 1e300 });
+    expect(Number(docs.get('b')?.fetched_at)).toBe(Date.parse('2024-05-01T00:00:00Z'));
+    expect(JSON.parse(docs.get('c')?.metadata as string)).toEqual({ date: 'not a date' });
+  }, 30_000);
+});
