@@ -136,6 +136,14 @@ describe('training', () => {
     expect(losses('whole')).toHaveLength(12);
     expect(losses('parts')).toEqual(losses('whole'));
     expect(losses('whole')[11][1]).toBeLessThan(losses('whole')[0][1]);
+
+    // The same vocabulary size from another tokenizer: shapes agree, so only the id can tell.
+    const other = join(dir, 'other-tokens', 'train');
+    const o = new TokenShardWriter(join(tempMk(other), 'part-00000.arrow'), { tokenizer: 'another', vocabSize: 24, endOfText: 23 });
+    o.write(ids);
+    o.publish();
+    await expect(train({ ...base, data: other, out: join(dir, 'parts'), steps: 14 }, silent)).rejects.toThrow(/tokenizer test, but these token shards were made by tokenizer another/);
+    await expect(train({ ...base, data: other, out: join(dir, 'from'), resume_from: join(dir, 'whole', 'checkpoint') }, silent)).rejects.toThrow(/tokenizer test/);
   }, 120_000);
 });
 

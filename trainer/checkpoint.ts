@@ -17,7 +17,19 @@ export interface CheckpointState {
   seconds: number;
   adam_t: number;
   tokenizer: string | null;
+  /** Id (hash of tokenizer.json) of the tokenizer the training tokens were made with; absent in older checkpoints. */
+  tokenizer_id?: string;
   config: Record<string, unknown>;
+}
+
+/**
+ * Refuse to continue a checkpoint on tokens of another tokenizer: two tokenizers with the same
+ * vocabulary size give the same shapes, so nothing else would notice.
+ */
+export function checkSameTokenizer(where: string, state: CheckpointState, tokenizerId: string): void {
+  if (state.tokenizer_id !== undefined && tokenizerId && state.tokenizer_id !== tokenizerId) {
+    throw new UserError(`${where}: trained on tokens of tokenizer ${state.tokenizer_id}, but these token shards were made by tokenizer ${tokenizerId}; tokenize with the checkpoint's tokenizer or start a new run`);
+  }
 }
 
 export interface Checkpoint {

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../pipeline/core/errors.js';
 import { useBackend, type Backend } from './backend.js';
-import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { checkSameTokenizer, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import type { TrainConfig } from './config.js';
 import { evalBatch, openTokens, trainBatch, type Batch, type TokenStream } from './data.js';
 import { GPT, flopsPerToken, initialValues, parameterCount, type ModelConfig } from './model.js';
@@ -86,6 +86,7 @@ export async function train(c: TrainConfig, log: (l: string) => void = (l) => pr
   if (c.resume && existsSync(join(ckptDir, 'state.json'))) {
     const ck = loadCheckpoint(ckptDir);
     if (JSON.stringify(ck.state.model) !== JSON.stringify(model)) throw new UserError(`${ckptDir}: a checkpoint of another model (${JSON.stringify(ck.state.model)}); use another --out or --no-resume`);
+    checkSameTokenizer(ckptDir, ck.state, data.tokenizerId);
     gpt = new GPT(model, ck.weights);
     opt = new AdamW(gpt.params, c, { t: ck.state.adam_t, m: ck.m, v: ck.v });
     [step, tokens, seconds] = [ck.state.step, ck.state.tokens, ck.state.seconds];
@@ -98,6 +99,7 @@ export async function train(c: TrainConfig, log: (l: string) => void = (l) => pr
   } else if (c.resume_from) {
     const ck = loadCheckpoint(c.resume_from);
     if (JSON.stringify(ck.state.model) !== JSON.stringify(model)) throw new UserError(`${c.resume_from}: a checkpoint of another model (${JSON.stringify(ck.state.model)}) than this config's (${JSON.stringify(model)})`);
+    checkSameTokenizer(c.resume_from, ck.state, data.tokenizerId);
     gpt = new GPT(model, ck.weights);
     opt = new AdamW(gpt.params, c, { t: ck.state.adam_t, m: ck.m, v: ck.v });
     writeFileSync(metricsFile, '');
@@ -126,7 +128,7 @@ export async function train(c: TrainConfig, log: (l: string) => void = (l) => pr
   const write = (line: MetricLine) => appendFileSync(metricsFile, `${JSON.stringify(line)}\n`);
   const save = () =>
     saveCheckpoint(ckptDir, {
-      state: { format: 'refinery-gpt-1', model, step, tokens, seconds, adam_t: opt.t, tokenizer: data.tokenizer, config: c },
+      state: { format: 'refinery-gpt-1', model, step, tokens, seconds, adam_t: opt.t, tokenizer: data.tokenizer, tokenizer_id: data.tokenizerId, config: c },
       weights: gpt.values(),
       ...opt.state(),
     });
