@@ -1,5 +1,5 @@
 /** Import edge cases from the reliability issue: long lines, a byte order mark, dates out of range. */
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readLines } from '../pipeline/core/lines.js';
@@ -32,5 +32,25 @@ describe('import edge cases', () => {
     expect(JSON.parse(docs.get('a')?.metadata as string)).toEqual({ date: 1e300 });
     expect(Number(docs.get('b')?.fetched_at)).toBe(Date.parse('2024-05-01T00:00:00Z'));
     expect(JSON.parse(docs.get('c')?.metadata as string)).toEqual({ date: 'not a date' });
+  }, 30_000);
+
+  it('follows symbolic links to files and folders in an input folder, reads a looped folder once, and names a broken link', async () => {
+    const real = join(dir, 'real');
+    mkdirSync(join(real, 'sub'), { recursive: true });
+    writeFileSync(join(real, 'a.jsonl'), '{"id":"a","text":"in a"}\n');
+    writeFileSync(join(real, 'sub', 'b.jsonl'), '{"id":"b","text":"in b"}\n');
+    const input = join(dir, 'linked');
+    mkdirSync(input);
+    writeFileSync(join(input, 'own.jsonl'), '{"id":"own","text":"own file"}\n');
+    symlinkSync(join(real, 'a.jsonl'), join(input, 'file-link.jsonl'));
+    symlinkSync(join(real, 'sub'), join(input, 'folder-link'));
+    symlinkSync(input, join(input, 'loop')); // the folder itself: read once
+    symlinkSync(join(dir, 'missing.jsonl'), join(input, 'broken.jsonl'));
+    const out = join(dir, 'linked-out');
+    const r = cliOk(['import', input, '-o', out, '--progress', 'off']);
+    expect(r.stderr).toMatch(/broken\.jsonl: a broken symbolic link, not read/);
+    expect(r.stderr).toMatch(/loop: a link to a folder already read/);
+    await expectAccounting(out);
+    expect((await readDocs(out)).map((d) => d.id).sort()).toEqual(['a', 'b', 'own']);
   }, 30_000);
 });

@@ -3,20 +3,43 @@
  * The order is deterministic (argument order, then sorted relative paths), because task
  * numbers name the output parts and decide which rank runs what.
  */
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { basename, join, relative, resolve } from 'node:path';
 import { UserError } from './errors.js';
 import type { ColumnSpec } from './schema.js';
 import { openShard } from './shard-reader.js';
 import type { InputSpec, TaskInput } from './stage.js';
 
-function walk(dir: string, keep: (name: string) => boolean, out: string[]): void {
+/**
+ * Files under `dir` that `keep` accepts, in sorted order. Symbolic links are followed, to files
+ * and to folders; a folder reached again through a link (a loop, or the same folder twice) is
+ * read once, and a broken link is reported on stderr, never skipped silently.
+ */
+function walk(dir: string, keep: (name: string) => boolean, out: string[], seen = new Set<string>([realpathSync(dir)])): void {
   const entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1));
   for (const e of entries) {
     if (e.name.startsWith('.') || e.name.startsWith('_')) continue;
     const path = join(dir, e.name);
-    if (e.isDirectory()) walk(path, keep, out);
-    else if (e.isFile() && keep(e.name)) out.push(path);
+    let isDir = e.isDirectory();
+    let isFile = e.isFile();
+    if (e.isSymbolicLink()) {
+      try {
+        const target = statSync(path);
+        [isDir, isFile] = [target.isDirectory(), target.isFile()];
+      } catch {
+        process.stderr.write(`warning: ${path}: a broken symbolic link, not read\n`);
+        continue;
+      }
+    }
+    if (isDir) {
+      const real = realpathSync(path);
+      if (seen.has(real)) {
+        process.stderr.write(`warning: ${path}: a link to a folder already read (${real}), not read again\n`);
+        continue;
+      }
+      seen.add(real);
+      walk(path, keep, out, seen);
+    } else if (isFile && keep(e.name)) out.push(path);
   }
 }
 
