@@ -6,6 +6,7 @@
 import { Readability } from '@mozilla/readability';
 import { Parser } from 'htmlparser2';
 import { parseHTML } from 'linkedom';
+import { FURNITURE_NAMES } from './fast/tree.js';
 import { TextBuilder } from './text-builder.js';
 
 export interface Extracted {
@@ -153,9 +154,7 @@ interface DomElement extends DomNode {
   remove(): void;
 }
 
-/** Class or id words of page furniture that Readability leaves inside articles. */
-const FURNITURE_NAMES =
-  /(?:^|[\s_-])(?:caption|credits?|byline|dateline|timestamp|share|sharing|social|related|recommended|promo|newsletter|subscribe|signup|gallery|slideshow|breadcrumbs?|tags|author|advert|ads?|sponsored|outbrain|taboola|comments?|disclaimer|copyright|read-?more|more-stories|popular|trending)(?:$|[\s_-])/i;
+/** Tags of page furniture that Readability leaves inside articles (their class/id words: FURNITURE_NAMES). */
 const FURNITURE_TAGS = 'figure, figcaption, picture, video, audio, nav, aside, footer, form, button, header';
 
 const textLength = (el: DomNode) => (el.textContent ?? '').replace(/\s+/g, ' ').trim().length;

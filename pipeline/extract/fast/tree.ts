@@ -229,12 +229,9 @@ export class PageTree {
           let k = sp;
           while (k > 0 && this.tag[stack[k]] !== t) k--;
           popTo(k - 1);
-        } else if (t === Tag.br) {
-          this.element(t, -1, -1, stack[sp], sp + 1);
-          close(this.n - 1);
-        } else if (t === Tag.p) {
-          this.element(t, -1, -1, stack[sp], sp + 1);
-          close(this.n - 1);
+        } else if (t === Tag.br || t === Tag.p) {
+          // As htmlparser2: a stray </br> or </p> stands for an empty element.
+          close(this.element(t, stack[sp], sp + 1));
         }
         continue;
       }
@@ -249,7 +246,7 @@ export class PageTree {
       const t = this.tagId(html, open + 1, j);
       const implied = t < KNOWN_TAGS ? OPEN_IMPLIES_CLOSE[t] : undefined;
       if (implied) while (sp > 0 && implied.includes(this.tag[stack[sp]])) close(stack[sp--]);
-      const e = this.element(t, open, j, stack[sp], sp + 1);
+      const e = this.element(t, stack[sp], sp + 1);
       i = this.attributes(e, j);
       const kind = t < KNOWN_TAGS ? TAG_KIND[t] : 0;
       if (kind & K.VOID) {
@@ -296,7 +293,7 @@ export class PageTree {
     return id;
   }
 
-  private element(t: number, _start: number, _nameEnd: number, parent: number, depth: number): number {
+  private element(t: number, parent: number, depth: number): number {
     const e = this.n++;
     this.tag[e] = t;
     this.parent[e] = parent;
