@@ -8,10 +8,8 @@ import { runOptions } from '../pipeline/core/executor.js';
 import { META } from '../pipeline/core/schema.js';
 import { ShardWriter } from '../pipeline/core/shard-writer.js';
 import type * as z from 'zod';
-import { bucketOptions, clusterOptions, pipelineOptions } from '../pipeline/dedup/index.js';
-import { filterOptions } from '../pipeline/dedup/filter.js';
+import { dedupOptions } from '../pipeline/dedup/index.js';
 import { lineOptions } from '../pipeline/dedup/lines.js';
-import { signatureOptions } from '../pipeline/dedup/signatures.js';
 import { qualityOptions } from '../pipeline/quality/index.js';
 import { trainOptions } from '../pipeline/quality/train.js';
 import { domainTrainOptions } from '../pipeline/domains/train.js';
@@ -21,7 +19,8 @@ import { tokenizeOptions, tokenizerTrainOptions } from '../pipeline/tokenize/ind
 import { trainOptions as gptTrainOptions } from '../trainer/config.js';
 import { planOptions } from '../trainer/plan.js';
 import { sweepOptions } from '../trainer/scaling-options.js';
-import { slurmOptions } from '../pipeline/slurm/index.js';
+import { k8sOptions } from '../pipeline/executors/k8s.js';
+import { slurmOptions } from '../pipeline/executors/slurm.js';
 import { STAGES } from '../pipeline/stages.js';
 import { cleanup, cli, expectAccounting, readDocs, tempDir } from './helpers/cli.js';
 
@@ -137,19 +136,15 @@ describe('help', () => {
     expect(top.code).toBe(0);
     const stages = STAGES.filter((s) => !s.internal);
     for (const stage of stages) expect(top.stdout).toContain(stage.name);
-    for (const cmd of ['dedup', 'quality', 'mix', 'select', 'tokenizer', 'tokenize', 'train', 'generate', 'plan', 'scaling', 'eval', 'perplexity', 'slurm', 'run', 'inspect', 'stats']) expect(top.stdout).toContain(cmd);
+    for (const cmd of ['dedup', 'quality', 'mix', 'select', 'tokenizer', 'tokenize', 'train', 'generate', 'plan', 'scaling', 'eval', 'perplexity', 'slurm', 'k8s', 'run', 'inspect', 'stats']) expect(top.stdout).toContain(cmd);
     const commands: [string[], z.ZodObject[]][] = [
       ...stages.map((stage): [string[], z.ZodObject[]] => [[stage.name], [stage.options, runOptions]]),
-      [['dedup', 'minhash'], [pipelineOptions, runOptions]],
-      [['dedup', 'exact'], [pipelineOptions, runOptions]],
+      [['dedup', 'minhash'], [dedupOptions, runOptions]],
+      [['dedup', 'exact'], [dedupOptions, runOptions]],
       [['dedup', 'lines'], [lineOptions, runOptions]],
-      [['dedup', 'signatures'], [signatureOptions, runOptions]],
-      [['dedup', 'buckets'], [bucketOptions, runOptions.pick({ workers: true, rank: true, world_size: true, progress: true })]],
-      [['dedup', 'cluster'], [clusterOptions]],
-      [['dedup', 'filter'], [filterOptions, runOptions]],
       [['quality', 'filter'], [qualityOptions, runOptions]],
       [['quality', 'train'], [trainOptions.omit({ output: true })]],
-      [['quality', 'explain'], [qualityOptions.omit({ keep_top: true, work: true })]],
+      [['quality', 'explain'], [qualityOptions.omit({ keep_top: true })]],
       [['domains', 'train'], [domainTrainOptions.omit({ output: true })]],
       [['mix'], [mixOptions, runOptions]],
       [['select'], [selectOptions, runOptions]],
@@ -159,6 +154,7 @@ describe('help', () => {
       [['plan'], [planOptions]],
       [['scaling', 'sweep'], [sweepOptions]],
       [['slurm'], [slurmOptions]],
+      [['k8s'], [k8sOptions]],
     ];
     for (const [cmd, schemas] of commands) {
       const help = cli([...cmd, '--help']).stdout.replace(/\s+/g, ' '); // commander wraps long lines

@@ -90,16 +90,16 @@ describe('pipeline files', () => {
 
   it('chains outputs to inputs and separates run options from stage options', () => {
     const file = write(`workers: 3\nstages:\n  - stage: import\n    input: corpus/\n    output: out/raw\n    min_chars: 50\n  - stage: dedup-minhash\n    output: out/unique\n    bands: 9\n  - stage: export\n    output: out/jsonl\n    format: jsonl\n    retries: 2\n`);
-    const steps = loadPipeline(file, operationByName);
-    expect(steps.map((s) => [s.op.name, s.inputs, s.output])).toEqual([
+    const steps = loadPipeline(file, operationByName).parts;
+    expect(steps.map((s) => [s.operation.name, s.ctx.inputs, s.ctx.out])).toEqual([
       ['import', ['corpus/'], 'out/raw'],
       ['dedup-minhash', ['out/raw'], 'out/unique'],
       ['export', ['out/unique'], 'out/jsonl'],
     ]);
     expect(steps[1].config).toMatchObject({ bands: 9, rows: 8, keep: 'first' });
     expect(steps[0].config.min_chars).toBe(50);
-    expect(steps[0].run.workers).toBe(3);
-    expect(steps[2].run).toMatchObject({ workers: 3, retries: 2 });
+    expect(steps[0].options.workers).toBe(3);
+    expect(steps[2].options).toMatchObject({ workers: 3, retries: 2 });
   });
 
   it('reports the stage and key that are wrong', () => {

@@ -98,27 +98,30 @@ describe('refinery dedup minhash', () => {
     expect(excluded.every((d) => d.excluded_by === 'minhash-dedup')).toBe(true);
   }, 60_000);
 
-  it('gives the same result step by step, with bucket jobs split across ranks', async () => {
-    const work = join(dir, 'steps-work');
+  it('gives the same result phase by phase (--phase), with bucket jobs split across ranks', async () => {
     const out = join(dir, 'steps');
-    ok(['dedup', 'signatures', exact, '--work', work, '--workers', '1']);
-    ok(['dedup', 'buckets', '--work', work, '--rank', '1', '--world-size', '2']);
-    // The cluster step refuses to run on half the buckets.
-    const early = cli(['dedup', 'cluster', '--work', work]);
+    const cmd = ['dedup', 'minhash', exact, '-o', out];
+    ok([...cmd, '--phase', 'signatures', '--workers', '1']);
+    ok([...cmd, '--phase', 'buckets', '--rank', '1', '--world-size', '2']);
+    // The cluster phase refuses to run on half the buckets.
+    const early = cli([...cmd, '--phase', 'cluster']);
     expect(early.code).toBe(2);
-    expect(early.stderr).toMatch(/bucket/);
-    ok(['dedup', 'buckets', '--work', work, '--rank', '0', '--world-size', '2']);
-    const clustered = cli(['dedup', 'cluster', '--work', work]);
+    expect(early.stderr).toMatch(/phase cluster needs phase buckets finished first \(missing: \d+ of \d+ jobs\)/);
+    ok([...cmd, '--phase', 'buckets', '--rank', '0', '--world-size', '2']);
+    const clustered = cli([...cmd, '--phase', 'cluster']);
     expect(clustered.code, clustered.stderr).toBe(0);
     expect(clustered.stderr).toMatch(/clusters holding/);
-    ok(['dedup', 'filter', exact, '--work', work, '-o', out]);
+    ok([...cmd, '--phase', 'filter']);
     const ids = async (d: string) => (await readDocs(d)).map((x) => x.id).sort();
     expect(await ids(out)).toEqual(await ids(join(dir, 'near')));
     expect(await ids(join(out, 'excluded'))).toEqual(await ids(join(dir, 'near', 'excluded')));
-    // Filtering other inputs than the signatures saw is refused.
-    const wrong = cli(['dedup', 'filter', text, '--work', work, '-o', join(dir, 'wrong')]);
+    // The same work directory with other inputs or another config is refused phase by phase.
+    const wrong = cli(['dedup', 'minhash', text, '-o', out, '--phase', 'filter']);
     expect(wrong.code).toBe(2);
-    expect(wrong.stderr).toMatch(/other inputs/);
+    expect(wrong.stderr).toMatch(/steps-work: holds the results of another config or other inputs; run the command once without --phase/);
+    const phases = cli([...cmd, '--phase', 'nope']);
+    expect(phases.code).toBe(2);
+    expect(phases.stderr).toMatch(/--phase nope: no such phase \(phases: signatures, buckets, cluster, filter\)/);
   }, 60_000);
 
   it('keeps the longest member of each cluster with --keep longest, and lists members with inspect --cluster', async () => {
@@ -136,10 +139,10 @@ describe('refinery dedup minhash', () => {
     expect(cli(['inspect', out, '--cluster', 'no-such-id']).code).toBe(2);
   }, 60_000);
 
-  it('explains what is missing when steps run out of order', () => {
-    const r = cli(['dedup', 'buckets', '--work', join(dir, 'nowhere')]);
+  it('explains what is missing when phases run out of order', () => {
+    const r = cli(['dedup', 'minhash', exact, '-o', join(dir, 'nowhere'), '--phase', 'cluster']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/no dedup\.json.*dedup signatures/);
+    expect(r.stderr).toMatch(/phase cluster needs phase signatures finished first \(missing: .*\); run --phase signatures on every rank/);
   }, 60_000);
 });
 

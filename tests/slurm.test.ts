@@ -1,7 +1,8 @@
 /**
  * `refinery slurm` on a real single-node Slurm (Debian's slurmctld, slurmd and munge, started
  * here and stopped after): a stage as a 4-task array gives exactly the local run's output, and
- * MinHash dedup as a chain of dependent jobs the local run's decisions. Without Slurm the
+ * every operation of several phases (dedup, mix, select --top, quality --keep-top, line
+ * dedup, a whole pipeline file) as a chain of dependent jobs the local run's decisions. Without Slurm the
  * tests skip, except under CI, where .ci/run installs it.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -11,7 +12,8 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeBrownJsonl } from '../datasets/brown.js';
-import { cleanup, cli, cliAsync, readDocs, tempDir } from './helpers/cli.js';
+import { cleanup, cli, cliAsync, cliOk, tempDir } from './helpers/cli.js';
+import { PLAN_CASES, buildFixtures, outcome, phasesOf, type Fixtures } from './helpers/plan-cases.js';
 
 const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 const available = has('sbatch') && has('slurmctld') && has('slurmd') && has('munged');
@@ -19,6 +21,7 @@ if (!available && process.env.CI === 'true') throw new Error('Slurm is not insta
 
 const dir = tempDir();
 const started: string[] = [];
+let f: Fixtures;
 
 function startSlurm(): void {
   const state = join(dir, 'slurm');
@@ -67,7 +70,8 @@ beforeAll(() => {
   if (!available) return;
   startSlurm();
   writeBrownJsonl(join(dir, 'brown'));
-}, 60_000);
+  f = buildFixtures(join(dir, 'fixtures'));
+}, 240_000);
 afterAll(() => {
   for (const d of started.reverse()) spawnSync('pkill', ['-x', d]);
   cleanup(dir);
@@ -89,25 +93,34 @@ describe.skipIf(!available)('refinery slurm on a real single-node Slurm', () => 
     expect(readdirSync(join(dir, 'arr-slurm')).filter((n) => n.endsWith('.log'))).toHaveLength(4);
   }, 120_000);
 
-  it('MinHash dedup as dependent jobs (signatures, buckets, cluster, filter) decides as the local run does', async () => {
-    const r = await cliAsync(['slurm', '--array', '2', '--poll', '0.2', '--', 'dedup', 'minhash', join(dir, 'local'), '-o', join(dir, 'dedup'), '--memory', '64m']);
+  // Every operation of several phases, and a whole pipeline file, as one dependency chain.
+  it.each(PLAN_CASES)('$name as a chain of jobs (an array per map or jobs phase, one job per reduce) decides as the local run does', async (c) => {
+    const slug = c.name.replace(/[^a-z]+/g, '-');
+    const out = join(dir, `${slug}-slurm`);
+    const local = join(dir, `${slug}-local`);
+    cliOk([...c.args(f, local), '--progress', 'off']);
+    const r = await cliAsync(['slurm', '--array', '2', '--poll', '0.2', '--', ...c.args(f, out)]);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr.match(/submitted (signatures|buckets|cluster|filter) as job/g)).toHaveLength(4);
-    expect(cli(['dedup', 'minhash', join(dir, 'local'), '-o', join(dir, 'dedup-local'), '--memory', '64m', '--progress', 'off']).code).toBe(0);
-    const ids = async (p: string) => (existsSync(p) ? (await readDocs(p)).map((d) => `${d.id} ${String(d.dedup_cluster)}`).sort() : []);
-    expect(await ids(join(dir, 'dedup'))).toEqual(await ids(join(dir, 'dedup-local')));
-    expect(await ids(join(dir, 'dedup', 'excluded'))).toEqual(await ids(join(dir, 'dedup-local', 'excluded')));
-  }, 180_000);
+    const phases = phasesOf(c.args(f, out));
+    expect(r.stderr.match(/slurm: submitted \S+ as job \d+/g)).toHaveLength(phases.length);
+    expect(r.stderr).toMatch(/slurm: complete/);
+    expect(await outcome(c, out)).toEqual(await outcome(c, local));
+  }, 300_000);
 });
 
 describe('refinery slurm --dry-run', () => {
-  it('prints the sbatch scripts: an array per split step, the reduce step alone', () => {
+  it('prints the sbatch scripts: an array per map or jobs phase, each reduce alone, every job the same command with --phase', () => {
     const r = cli(['slurm', '--array', '8', '--partition', 'cpu', '--time', '02:00:00', '--mem', '16G', '--cpus-per-task', '4', '--dry-run', '--', 'dedup', 'minhash', 'in/', '-o', 'out/', '--keep', 'longest', '--bands', '20']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout.match(/#SBATCH --array=0-7/g)).toHaveLength(3);
     for (const line of ['#SBATCH --partition=cpu', '#SBATCH --time=02:00:00', '#SBATCH --mem=16G', '#SBATCH --cpus-per-task=4']) expect(r.stdout).toContain(line);
-    expect(r.stdout).toMatch(/dedup signatures in\/ --work out-work --bands 20 --mode minhash --workers 4/);
-    expect(r.stdout).toMatch(/dedup cluster --work out-work --keep longest\n/);
-    expect(cli(['slurm', '--array', '2', '--dry-run', '--', 'mix', 'in/', '-o', 'out/']).code).toBe(2);
+    for (const phase of ['signatures', 'buckets', 'cluster', 'filter']) {
+      expect(r.stdout).toContain(`dedup minhash in/ -o out/ --keep longest --bands 20 --phase ${phase} --workers 4 --progress log`);
+    }
+    expect(r.stdout).toMatch(/# --- cluster[^\n]*\n#!\/bin\/bash\n#SBATCH --job-name=refinery-cluster\n#SBATCH --output/);
+    // mix, select --top and quality --keep-top are plans like any other: nothing is refused.
+    const mix = cli(['slurm', '--array', '2', '--dry-run', '--', 'mix', 'in/', '-o', 'out/']);
+    expect(mix.code, mix.stderr).toBe(0);
+    expect(mix.stdout.match(/# --- (count|plan|sample|report)/g)).toEqual(['# --- count', '# --- plan', '# --- sample', '# --- report']);
   });
 });

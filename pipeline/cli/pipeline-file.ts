@@ -1,5 +1,6 @@
 /**
- * `refinery run pipeline.yaml`: stages in order, each reading the previous one's output.
+ * `refinery run pipeline.yaml`: stages in order, each reading the previous one's output: one
+ * plan whose phases are the stages' phases in order (core/plan.ts), run by any executor.
  *
  *   workers: 2                 # run options here apply to every stage
  *   stages:
@@ -19,10 +20,10 @@ import { loadYaml, parseOptions } from '../core/config.js';
 import { UserError } from '../core/errors.js';
 import { runOptions, type RunOptions } from '../core/executor.js';
 import { inputOverlap } from '../core/owned-dirs.js';
+import { planOf, type Operation, type Plan } from '../core/plan.js';
 import type { StageConfig } from '../core/stage.js';
-import type { Operation } from '../stages.js';
 
-export interface PipelineStep {
+interface PipelineStep {
   op: Operation;
   config: StageConfig;
   inputs: string[];
@@ -39,7 +40,7 @@ export function loadPipeline(
   file: string,
   byName: (name: string) => Operation,
   overrides: Record<string, unknown> = {},
-): PipelineStep[] {
+): Plan {
   const raw = loadYaml(file);
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new UserError(`${file}: expected a mapping with a "stages" list`);
   const { stages, ...top } = raw as Record<string, unknown>;
@@ -89,5 +90,5 @@ export function loadPipeline(
       if (why) throw new UserError(`${file}: stages[${i}] (${s.op.name}): output ${s.output} ${why}${j < i ? ` of stages[${j}] (${reader.op.name})` : ''}; write it to another directory`);
     }
   }
-  return steps;
+  return { parts: steps.map((s) => planOf(s.op, s.config, s.inputs, s.output, s.run)) };
 }

@@ -36,9 +36,13 @@ export const runOptions = z
       .optional()
       .describe('number of ranks (default: from SLURM_ARRAY_TASK_COUNT or REFINERY_WORLD_SIZE)'),
     retries: z.number().int().min(0).default(0).describe('times to retry a failed task'),
-    overwrite: z.boolean().default(false).describe('delete a previous run in the output directory first'),
+    overwrite: z.boolean().default(false).describe('delete a previous run in the output (and work) directory first; ignored with --phase (run --prepare --overwrite once before the phases)'),
     progress: z.enum(['auto', 'bar', 'log', 'off']).default('auto').describe('progress display (auto: bar on a terminal, log lines otherwise)'),
     max_part_size: byteSize().prefault('256MiB').describe('start a new part file once a part reaches this size'),
+    work: z.string().min(1).optional().describe('where an operation of several phases keeps its intermediate results (default: <output>-work)'),
+    phase: z.string().min(1).optional().describe('run only this phase of the operation, for this rank (see --list-phases); how Slurm and Kubernetes jobs run'),
+    list_phases: z.boolean().default(false).describe('print the phases the command runs (map, jobs, reduce) and exit'),
+    prepare: z.boolean().default(false).describe('only claim the output and work directories (with --overwrite: empty the previous run), then exit; what a scheduler runs before --phase jobs'),
   })
   .strict();
 export type RunOptions = z.infer<typeof runOptions>;
@@ -387,20 +391,11 @@ function runPool(
   });
 }
 
-/** How library entry points run stages: the compiled pool worker, the version, the CLI for job processes, the log. */
+/** How plans run: the compiled pool worker, the version, the command line (for job processes), the log. */
 export interface Runner {
   workerScript?: string;
   version?: string;
-  /** Arguments of the CLI, for jobs run as separate processes. */
-  cliArgs?: (sub: string[]) => string[];
+  /** The CLI arguments of the running command: a jobs phase runs it again, one rank per process. */
+  argv?: readonly string[];
   log?: (line: string) => void;
-}
-
-/** Run a stage over inputs into `out`; a failed task is an error that says how to retry. */
-export async function runStageOrThrow(stage: Stage, config: StageConfig, inputs: readonly string[], out: string, options: RunOptions, r: Runner): Promise<StageResult> {
-  const result = await runStage({ stage, config, inputs: [...inputs], out, options, workerScript: r.workerScript, version: r.version, log: r.log });
-  if (result.failed.length > 0) {
-    throw new RunError(`${stage.name}: ${result.failed.length} task(s) failed; rerun the same command to retry them (finished tasks are kept)`);
-  }
-  return result;
 }

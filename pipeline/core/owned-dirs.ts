@@ -60,16 +60,6 @@ export const legacyOutput: Legacy = (dir) => {
 };
 
 /**
- * A work directory of an earlier version: nothing at its top but the `names` this command
- * writes there, and among them the stage output `output` (so a folder that merely has such
- * names is not taken).
- */
-export const legacyWork =
-  (names: readonly string[], output: string): Legacy =>
-  (dir, entries) =>
-    entries.every((n) => names.includes(n)) && legacyOutput(join(dir, output), []);
-
-/**
  * Start using `dir` as an output or work directory: create it, or take it when it is empty
  * or was made by an earlier version (`legacy`), and mark it as refinery's. Any other
  * non-empty directory is refused before anything is written into it.
@@ -142,19 +132,4 @@ export function removeOwned(path: string, inputs: readonly string[] = []): void 
   const real = realPath(path);
   if (!markerKind(real)) rmSync(real, { recursive: true, force: true });
   else for (const name of readdirSync(real)) if (name !== MARKER) rmSync(join(real, name), { recursive: true, force: true });
-}
-
-/**
- * The work directory of an operation of several passes (`<out>-work` unless given): apart
- * from the inputs and the output, claimed as refinery's, emptied by --overwrite.
- */
-export function prepareWork(given: string | undefined, out: string, inputs: readonly string[], overwrite: boolean, by: string, legacy: Legacy): string {
-  const work = given ?? `${out.replace(/\/+$/, '')}-work`;
-  const reads = [...inputs, ...listTasks({ kind: 'shards' }, inputs).map((t) => t.path)];
-  refuseInputOverlap([out, work], reads);
-  const [w, o] = [realPath(work), realPath(out)];
-  if (within(w, o) || within(o, w)) throw new UserError(`${work}: the work directory and the output ${out} must not lie one inside the other`);
-  claimDir(work, 'work', by, legacy);
-  if (overwrite) removeOwned(work, reads);
-  return work;
 }

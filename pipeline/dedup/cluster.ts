@@ -54,7 +54,7 @@ export function runCluster(work: string, plan: DedupPlan, keep: KeepRule): Clust
     return paths.edges(work, kind, part);
   });
   const missing = edgeFiles.filter((f) => !existsSync(f)).length;
-  if (missing > 0) throw new UserError(`${work}: ${missing} of ${edgeFiles.length} bucket jobs have not finished (run "refinery dedup buckets" for every rank first)`);
+  if (missing > 0) throw new UserError(`${work}: ${missing} of ${edgeFiles.length} bucket jobs have not finished (run the buckets phase on every rank first)`);
   for (const file of edgeFiles) {
     const pairs = new Uint32Array(readWords(file));
     for (let i = 0; i < pairs.length; i += 2) {
@@ -134,6 +134,5 @@ export function runCluster(work: string, plan: DedupPlan, keep: KeepRule): Clust
     keep,
     fingerprint: fingerprint.digest('hex').slice(0, 16),
   };
-  writeFileAtomic(paths.clusterSummary(work), `${JSON.stringify(summary, null, 1)}\n`);
   return summary;
 }

@@ -9,16 +9,16 @@ import * as z from 'zod';
 import { UserError } from '../core/errors.js';
 import { defineStage, drop, type Step } from '../core/stage.js';
 import type { ClusterAssignment } from './cluster.js';
-import { paths, readPlan } from './work.js';
+import { paths } from './work.js';
 
-export const filterOptions = z
+/** The config also names the clusters it applies, so a rerun after new clusters is not skipped as done. */
+const filterStageOptions = z
   .object({
     work: z.string().min(1).describe('the dedup work directory'),
+    mode: z.enum(['minhash', 'exact']),
+    clusters: z.string().describe('fingerprint of the clusters applied'),
   })
   .strict();
-
-/** The stage's own config also names the clusters it applies, so a rerun after new clusters is not skipped as done. */
-const filterStageOptions = filterOptions.extend({ clusters: z.string().describe('fingerprint of the clusters applied') }).strict();
 
 export const DEDUP_COLUMNS = [
   { name: 'dedup_cluster', type: 'string' as const },
@@ -32,19 +32,18 @@ export const filterStage = defineStage({
   options: filterStageOptions,
   input: { kind: 'shards' },
   steps(config, _columns, task): Step[] {
-    const plan = readPlan(config.work);
     let assignment: ClusterAssignment;
     try {
       assignment = JSON.parse(readFileSync(paths.cluster(config.work, task.index), 'utf8')) as ClusterAssignment;
     } catch {
-      throw new UserError(`${paths.cluster(config.work, task.index)}: missing (run "refinery dedup cluster" first)`);
+      throw new UserError(`${paths.cluster(config.work, task.index)}: missing (run the cluster phase first)`);
     }
     const byRow = new Map(assignment.rows.map((row, i) => [row, i]));
-    const reason = plan.mode === 'exact' ? 'duplicate' : 'near-duplicate';
+    const reason = config.mode === 'exact' ? 'duplicate' : 'near-duplicate';
     let row = 0;
     return [
       {
-        name: plan.mode === 'exact' ? 'exact-dedup' : 'minhash-dedup',
+        name: config.mode === 'exact' ? 'exact-dedup' : 'minhash-dedup',
         kind: 'filter',
         adds: DEDUP_COLUMNS,
         apply: (doc) => {

@@ -11,28 +11,24 @@
  *   A line can only be over-counted: the false-positive rate, stated after counting, is at
  *   most (share of non-zero counters)^hashes.
  */
-import { existsSync, readFileSync, readdirSync, mkdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import * as z from 'zod';
 import { byteSize } from '../core/config.js';
-import { RunError } from '../core/errors.js';
-import { runStage, type RunOptions } from '../core/executor.js';
 import { listTasks } from '../core/inputs.js';
-import { runJobs } from '../core/jobs.js';
 import { pad, writeFileAtomic } from '../core/layout.js';
-import { legacyWork, prepareWork, removeOwned } from '../core/owned-dirs.js';
+import { removeOwned } from '../core/owned-dirs.js';
+import { mapPhase, type Operation, type Phase } from '../core/plan.js';
 import type { Doc } from '../core/schema.js';
 import { openShard } from '../core/shard-reader.js';
 import { defineStage, drop, type Sink, type SinkOptions } from '../core/stage.js';
 import { hash64, hashKey, mix32 } from '../text/hash.js';
 import { normalizeForDedup } from '../text/normalize.js';
 import { ExternalSorter } from './external-sort.js';
-import type { Runner } from './index.js';
 import { KeyRecords, readKeySlice, readWords, writeKeyFile } from './work.js';
 
 export const lineOptions = z
   .object({
-    work: z.string().optional().describe('the work directory (default: <output>-work)'),
     min_docs: z.number().int().min(2).default(2).describe('remove lines that occur in at least this many documents'),
     normalize: z.boolean().default(false).describe('compare lines normalised (lower case, digits -> 0, punctuation and accents removed), as CCNet does; default: exact lines'),
     partitions: z.number().int().min(1).max(4096).default(16).describe('exact counting: hash partitions (one counting job each)'),
@@ -44,13 +40,12 @@ export const lineOptions = z
   .strict();
 export type LineConfig = z.infer<typeof lineOptions>;
 
+/** The phases' files in the plan's work directory: keys/ (a map phase's output) and count/. */
 const linePaths = {
-  keys: (work: string, task: number) => join(work, 'lines', 'keys', `task-${pad(task)}.bin`),
-  // Per threshold: a rerun with another min_docs counts again instead of reusing stale results.
-  counts: (work: string, minDocs: number) => join(work, 'lines', `counts-${minDocs}`),
-  frequent: (work: string, minDocs: number, part: number) => join(work, 'lines', `counts-${minDocs}`, `frequent-${pad(part, 4)}.bin`),
-  bloom: (work: string) => join(work, 'lines', 'bloom.bin'),
-  summary: (work: string) => join(work, 'lines', 'summary.json'),
+  keys: (work: string, task: number) => join(work, 'keys', `task-${pad(task)}.bin`),
+  counts: (work: string) => join(work, 'count'),
+  frequent: (work: string, part: number) => join(work, 'count', `frequent-${pad(part, 4)}.bin`),
+  bloom: (work: string) => join(work, 'count', 'bloom.bin'),
 };
 
 /** The lines of a text and the hash each is compared by (null for blank lines, which are kept). */
@@ -114,7 +109,7 @@ export const lineKeyStage = defineStage({
 
 /** Exact counting, step 2 (one job per partition): hashes of lines in at least min_docs documents. */
 function countPartition(work: string, tasks: number, part: number, c: LineConfig): Record<string, unknown> {
-  const tmp = join(linePaths.counts(work, c.min_docs), `.sort-${part}-${process.pid}`);
+  const tmp = join(linePaths.counts(work), `.sort-${part}-${process.pid}`);
   const sorter = new ExternalSorter(3, c.memory, tmp);
   for (let t = 0; t < tasks; t++) {
     const slice = readKeySlice(linePaths.keys(work, t), 0, part);
@@ -145,7 +140,7 @@ function countPartition(work: string, tasks: number, part: number, c: LineConfig
   } finally {
     removeOwned(tmp);
   }
-  writeFileAtomic(linePaths.frequent(work, c.min_docs, part), new Uint8Array(new Uint32Array(frequent).buffer));
+  writeFileAtomic(linePaths.frequent(work, part), new Uint8Array(new Uint32Array(frequent).buffer));
   return { part, distinct_lines: distinct, frequent_lines: frequent.length / 2, spilled_runs: sorter.spilledRuns };
 }
 
@@ -174,6 +169,7 @@ class CountingBloom {
   }
 }
 
+/** Bloom counting (one reduce): every document's distinct line hashes into one counting Bloom filter. */
 async function bloomCount(inputs: readonly string[], work: string, c: LineConfig, log: (l: string) => void): Promise<Record<string, unknown>> {
   const bloom = new CountingBloom(new Uint8Array(c.bloom_size), c.bloom_hashes);
   let docs = 0;
@@ -187,7 +183,6 @@ async function bloomCount(inputs: readonly string[], work: string, c: LineConfig
   let used = 0;
   for (let i = 0; i < bloom.counters.length; i++) if (bloom.counters[i] > 0) used++;
   const fpr = (used / bloom.counters.length) ** c.bloom_hashes;
-  mkdirSync(join(work, 'lines'), { recursive: true });
   writeFileAtomic(linePaths.bloom(work), bloom.counters);
   log(`dedup lines: counted ${docs} documents in a ${bloom.counters.length}-counter Bloom filter; false-positive rate <= ${fpr.toExponential(2)}`);
   return { documents: docs, counters: bloom.counters.length, hashes: c.bloom_hashes, nonzero_share: used / bloom.counters.length, false_positive_rate_bound: fpr };
@@ -209,7 +204,7 @@ export const lineFilterStage = defineStage({
       frequent = (hi, lo) => bloom.count(hi, lo) >= config.min_docs;
     } else {
       const set = new Set<number>();
-      const dir = linePaths.counts(config.work, config.min_docs);
+      const dir = linePaths.counts(config.work);
       for (const name of existsSync(dir) ? readdirSync(dir).filter((n) => /^frequent-\d+\.bin$/.test(n)) : []) {
         const pairs = new Uint32Array(readWords(join(dir, name)));
         for (let i = 0; i < pairs.length; i += 2) set.add(hashKey(pairs[i], pairs[i + 1]));
@@ -242,37 +237,29 @@ export const lineFilterStage = defineStage({
   },
 });
 
-export async function dedupLines(inputs: readonly string[], out: string, c: LineConfig, options: RunOptions, r: Runner): Promise<void> {
-  const log = r.log ?? ((l: string) => process.stderr.write(`${l}\n`));
-  const work = prepareWork(c.work, out, inputs, options.overwrite, 'dedup lines', legacyWork(['lines'], join('lines', 'key-run')));
-  if (c.bloom) {
-    writeFileAtomic(linePaths.summary(work), JSON.stringify(await bloomCount(inputs, work, c, log), null, 1));
-  } else {
-    const keys = await runStage({ stage: lineKeyStage, config: { work, normalize: c.normalize, partitions: c.partitions }, inputs, out: join(work, 'lines', 'key-run'), options: { ...options, overwrite: false }, workerScript: r.workerScript, version: r.version, log });
-    if (keys.failed.length > 0) throw new RunError(`dedup lines: ${keys.failed.length} task(s) failed`);
-    const tasks = listTasks({ kind: 'shards' }, inputs).length;
-    mkdirSync(linePaths.counts(work, c.min_docs), { recursive: true });
-    const counted = await runJobs({
-      name: 'dedup lines count',
-      jobs: Array.from({ length: c.partitions }, (_, p) => String(p)),
-      dir: linePaths.counts(work, c.min_docs),
-      workers: 1,
-      progress: options.progress,
-      log,
-      run: async (job) => countPartition(work, tasks, Number(job), c),
-    });
-    if (counted.failed.length > 0) throw new RunError(`dedup lines: ${counted.failed.length} counting job(s) failed`);
-  }
-  const result = await runStage({
-    stage: lineFilterStage,
-    config: { work, min_docs: c.min_docs, normalize: c.normalize, bloom: c.bloom, bloom_hashes: c.bloom_hashes },
-    inputs,
-    out,
-    options,
-    workerScript: r.workerScript,
-    version: r.version,
-    log,
-  });
-  if (result.failed.length > 0) throw new RunError(`dedup lines: ${result.failed.length} task(s) failed`);
-}
-
+export const lineDedupOperation: Operation = {
+  name: 'dedup-lines',
+  summary: 'remove lines that occur in many documents (CCNet-style boilerplate removal)',
+  description:
+    'Remove every line that occurs in at least --min-docs documents of the inputs (menus, cookie notices, footers), counted ' +
+    'exactly (distinct line hashes per document, sorted per partition within --memory) or with a counting Bloom filter ' +
+    '(--bloom: one pass, fixed memory; the false-positive rate bound is printed). A document left without text is excluded. ' +
+    'Phases: keys (map) -> count (jobs, one per partition; with --bloom one reduce) -> filter (map).',
+  options: lineOptions,
+  legacyWork: ['lines'],
+  phases(config, ctx) {
+    const c = config as LineConfig;
+    const count: Phase = c.bloom
+      ? { kind: 'reduce', name: 'count', dir: linePaths.counts(ctx.work), run: (log) => bloomCount(ctx.inputs, ctx.work, c, log) }
+      : {
+          kind: 'jobs',
+          name: 'count',
+          dir: linePaths.counts(ctx.work),
+          jobs: () => Array.from({ length: c.partitions }, (_, p) => String(p)),
+          run: async (job) => countPartition(ctx.work, listTasks({ kind: 'shards' }, ctx.inputs).length, Number(job), c),
+        };
+    const filter = mapPhase('filter', lineFilterStage, { work: ctx.work, min_docs: c.min_docs, normalize: c.normalize, bloom: c.bloom, bloom_hashes: c.bloom_hashes }, ctx.inputs, ctx.out);
+    if (c.bloom) return [count, filter];
+    return [mapPhase('keys', lineKeyStage, { work: ctx.work, normalize: c.normalize, partitions: c.partitions }, ctx.inputs, ctx.dir('keys')), count, filter];
+  },
+};

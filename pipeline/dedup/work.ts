@@ -1,14 +1,14 @@
 /**
- * The work directory shared by the dedup steps, and its binary files (little-endian uint32):
+ * The dedup plan's files in its work directory (core/plan.ts owns the directory; these are
+ * the phases' folders in it), binary files as little-endian uint32:
  *
- *   work/dedup.json                      what the signatures were made with, and over which inputs
  *   work/signatures/                     a stage output (manifest, stats, done markers) holding
  *     keys/task-TTTTT.bin                  per task: the documents' keys, grouped by key kind and partition
  *     docs/task-TTTTT.bin                  per task: [length, score as float32 bits] per document
  *     ids/task-TTTTT.jsonl                 per task: the document ids (JSON strings), one per line
  *   work/buckets/edges-KK-PPPP.bin       pairs of global document numbers that share a key
  *   work/clusters/task-TTTTT.json        per task: which rows are in a cluster, its keeper and size
- *   work/clusters/summary.json
+ *   work/_phases/cluster.json            the cluster phase's summary (core/plan.ts)
  *
  * A key file: "RDK1", kinds K, partitions P, records N, then K*(P+1) record offsets, then N
  * records of [key high, key low, row].
@@ -17,7 +17,6 @@ import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs
 import { join } from 'node:path';
 import { UserError } from '../core/errors.js';
 import { pad, writeFileAtomic } from '../core/layout.js';
-import { legacyWork } from '../core/owned-dirs.js';
 
 export const MAGIC = 0x314b4452; // "RDK1"
 
@@ -32,7 +31,6 @@ export interface DedupPlan {
 }
 
 export const paths = {
-  plan: (work: string) => join(work, 'dedup.json'),
   signatures: (work: string) => join(work, 'signatures'),
   keys: (work: string, task: number) => join(work, 'signatures', 'keys', `task-${pad(task)}.bin`),
   docs: (work: string, task: number) => join(work, 'signatures', 'docs', `task-${pad(task)}.bin`),
@@ -41,23 +39,13 @@ export const paths = {
   edges: (work: string, kind: number, part: number) => join(work, 'buckets', `edges-${pad(kind, 2)}-${pad(part, 4)}.bin`),
   clusters: (work: string) => join(work, 'clusters'),
   cluster: (work: string, task: number) => join(work, 'clusters', `task-${pad(task)}.json`),
-  clusterSummary: (work: string) => join(work, 'clusters', 'summary.json'),
 };
-
-/** A dedup work directory of a version before `.refinery-owned` markers (adopted, see core/owned-dirs.ts). */
-export const legacyWorkDir = legacyWork(['dedup.json', 'signatures', 'buckets', 'clusters'], 'signatures');
-
-export function readPlan(work: string): DedupPlan {
-  const file = paths.plan(work);
-  if (!existsSync(file)) throw new UserError(`${work}: no dedup.json (run "refinery dedup signatures" with --work ${work} first)`);
-  return JSON.parse(readFileSync(file, 'utf8')) as DedupPlan;
-}
 
 /** Documents per task, from the per-task docs files (8 bytes a document). */
 export function docCounts(work: string, tasks: number): number[] {
   return Array.from({ length: tasks }, (_, t) => {
     const file = paths.docs(work, t);
-    if (!existsSync(file)) throw new UserError(`${file}: missing (did "refinery dedup signatures" finish every task?)`);
+    if (!existsSync(file)) throw new UserError(`${file}: missing (did the signatures phase finish every task?)`);
     return readFileSync(file).length / 8;
   });
 }

@@ -3,22 +3,22 @@
  * the asked share of the result, by explicit weights or temperature sampling, within a
  * size budget and a cap on how often a document may repeat (--max-epochs).
  *
- * Three steps over a work directory, each resumable: a counting pass (per task: documents,
- * bytes and a histogram of sizes over each document's seeded position u), the plan (a
- * reduce, in this process), and the sampling pass, which writes each chosen document as
+ * A plan of four phases, each resumable: count (a map; per task: documents, bytes and a
+ * histogram of sizes over each document's seeded position u), plan (a reduce), sample (a
+ * map, which writes each chosen document as
  * many times as the plan says: the first copy in the task's part files, repeats in
  * `part-TTTTT-rK-*.arrow` files (K = 1, 2, ...). Documents left out are excluded with their
- * reason ("not-sampled", "not-in-mix", "validation"), so the funnel adds up.
+ * reason ("not-sampled", "not-in-mix", "validation"), so the funnel adds up), and report
+ * (the table of shares before and after, into `_mix.json`).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as z from 'zod';
 import { byteSize, loadYaml, percentage, shareOf } from '../core/config.js';
 import { UserError } from '../core/errors.js';
-import { runStageOrThrow, type RunOptions, type Runner } from '../core/executor.js';
 import { listTasks, shardColumns } from '../core/inputs.js';
 import { layout, writeFileAtomic } from '../core/layout.js';
-import { legacyWork, prepareWork } from '../core/owned-dirs.js';
+import { mapPhase, type Operation } from '../core/plan.js';
 import type { ColumnSpec, Doc } from '../core/schema.js';
 import { ShardWriter } from '../core/shard-writer.js';
 import { inValidation } from '../core/split.js';
@@ -42,7 +42,6 @@ export const mixOptions = z
     max_epochs: z.number().positive().default(1).describe('most times any document may be used (1: only downsampling)'),
     seed: z.number().int().min(0).default(1).describe('which documents are sampled; the same seed gives the same mix'),
     holdout: percentage().optional().describe('leave out this share of documents (by a hash of the id) as validation data, the same ones "select --holdout" splits off'),
-    work: z.string().optional().describe('where the counts go (default: <output>-work)'),
   })
   .strict();
 export type MixConfig = z.infer<typeof mixOptions>;
@@ -275,26 +274,8 @@ export interface MixReport {
 
 export const mixReportFile = (out: string) => join(out, '_mix.json');
 
-export async function runMix(inputs: readonly string[], out: string, config: MixConfig, options: RunOptions, r: Runner): Promise<MixReport> {
-  const log = r.log ?? ((l: string) => process.stderr.write(`${l}\n`));
-  if (config.weights && config.temperature !== undefined) throw new UserError('mix: give --weights or --temperature, not both');
-  const weights = config.weights ? parseWeights(config.weights) : undefined;
-  for (const input of await shardColumns(inputs)) checkColumn(input.columns, config.by, input.path);
-  const work = prepareWork(config.work, out, inputs, options.overwrite, 'mix', legacyWork(['counts'], 'counts'));
-  if (config.unit === 'tokens') sizer(config);
-  const countConfig: CountConfig = { by: config.by, unit: config.unit, tokenizer: config.tokenizer, seed: config.seed, holdout: config.holdout };
-  const countsDir = join(work, 'counts');
-  await runStageOrThrow(mixCountStage, countConfig, inputs, countsDir, { ...options, overwrite: false }, { ...r, log });
-  const counts = readCounts(countsDir, listTasks({ kind: 'shards' }, inputs).length);
-  const plan: MixPlan = planMix(counts, { weights, temperature: config.temperature, budget: config.budget, max_epochs: config.max_epochs });
-  const left = plan.domains.filter((d) => d.target_share === 0 && d.docs > 0).map((d) => d.domain);
-  if (left.length) log(`mix: left out (no weight): ${left.join(', ')}`);
-  const sampleConfig: SampleConfig = {
-    ...countConfig,
-    plan: Object.fromEntries(plan.domains.filter((d) => d.target_share > 0).map((d) => [d.domain, { full: d.full, threshold: d.threshold }])),
-  };
-  await runStageOrThrow(mixStage, sampleConfig, inputs, out, options, { ...r, log });
-
+/** The report of a finished mix: the plan against what the sampling pass wrote. */
+function mixReport(config: MixConfig, plan: MixPlan, out: string): MixReport {
   const totals = sumStats(readTaskStats(out)).counters;
   const sizeAfter = (d: string) => totals[`mix ${config.unit}:${d}`] ?? 0;
   const allAfter = plan.domains.reduce((n, d) => n + sizeAfter(d.domain), 0);
@@ -311,7 +292,7 @@ export async function runMix(inputs: readonly string[], out: string, config: Mix
       share_after: allAfter ? sizeAfter(d.domain) / allAfter : 0,
     }),
   );
-  const report: MixReport = {
+  return {
     by: config.by,
     unit: config.unit,
     seed: config.seed,
@@ -320,6 +301,62 @@ export async function runMix(inputs: readonly string[], out: string, config: Mix
     max_share_error: Math.max(0, ...rows.map((x) => Math.abs(x.share_after - x.target_share))),
     rows,
   };
-  writeFileAtomic(mixReportFile(out), `${JSON.stringify({ config, plan: plan.domains, report }, null, 1)}\n`);
-  return report;
+}
+
+export const mixOperation: Operation = {
+  name: 'mix',
+  summary: 'resample documents to target proportions per domain (weights or temperature)',
+  description:
+    'Counts each domain\'s documents and bytes, plans how often each document is used (explicit --weights, or temperature ' +
+    'sampling p ~ n^(1/T)), capped at --max-epochs, within --budget; then writes the mix (repeats in part-*-rK files) and ' +
+    'prints the before/after table per domain. The same seed gives the same mix. The plan and the table are kept in _mix.json. ' +
+    'Phases: count (map) -> plan (reduce) -> sample (map) -> report (reduce).',
+  options: mixOptions,
+  legacyWork: ['counts'],
+  async check(config, inputs) {
+    const c = config as MixConfig;
+    if (c.weights && c.temperature !== undefined) throw new UserError('mix: give --weights or --temperature, not both');
+    if (c.weights) parseWeights(c.weights);
+    if (c.unit === 'tokens') sizer(c);
+    for (const input of await shardColumns(inputs)) checkColumn(input.columns, c.by, input.path);
+  },
+  phases(config, ctx) {
+    const c = config as MixConfig;
+    const count: CountConfig = { by: c.by, unit: c.unit, tokenizer: c.tokenizer, seed: c.seed, holdout: c.holdout };
+    const counts = ctx.dir('count');
+    return [
+      mapPhase('count', mixCountStage, count, ctx.inputs, counts),
+      {
+        kind: 'reduce',
+        name: 'plan',
+        run(log): MixPlan {
+          const total = readCounts(counts, listTasks({ kind: 'shards' }, ctx.inputs).length);
+          const plan = planMix(total, { weights: c.weights ? parseWeights(c.weights) : undefined, temperature: c.temperature, budget: c.budget, max_epochs: c.max_epochs });
+          const left = plan.domains.filter((d) => d.target_share === 0 && d.docs > 0).map((d) => d.domain);
+          if (left.length) log(`mix: left out (no weight): ${left.join(', ')}`);
+          return plan;
+        },
+      },
+      mapPhase('sample', mixStage, (): SampleConfig => {
+        const plan = ctx.result<MixPlan>('plan');
+        return { ...count, plan: Object.fromEntries(plan.domains.filter((d) => d.target_share > 0).map((d) => [d.domain, { full: d.full, threshold: d.threshold }])) };
+      }, ctx.inputs, ctx.out),
+      {
+        kind: 'reduce',
+        name: 'report',
+        final: true,
+        run(): MixReport {
+          const plan = ctx.result<MixPlan>('plan');
+          const report = mixReport(c, plan, ctx.out);
+          writeFileAtomic(mixReportFile(ctx.out), `${JSON.stringify({ config: c, plan: plan.domains, report }, null, 1)}\n`);
+          return report;
+        },
+      },
+    ];
+  },
+};
+
+/** The report a finished mix kept in its output. */
+export function readMixReport(out: string): MixReport {
+  return (JSON.parse(readFileSync(mixReportFile(out), 'utf8')) as { report: MixReport }).report;
 }

@@ -8,15 +8,13 @@
  * scores of the documents that pass the rules, no shards written), the threshold over all
  * scores, and the filter pass, which reads the recorded scores instead of predicting again.
  */
-import { join } from 'node:path';
 import * as z from 'zod';
 import { percentage, shareOf } from '../core/config.js';
 import { UserError } from '../core/errors.js';
-import { runStageOrThrow, type RunOptions, type Runner } from '../core/executor.js';
 import { listTasks } from '../core/inputs.js';
-import { legacyWork, prepareWork } from '../core/owned-dirs.js';
+import { mapPhase, type Operation } from '../core/plan.js';
 import { formatCount } from '../core/progress.js';
-import { ScoreSink, inTop, readPairs, tieOf, topCut } from '../core/top-share.js';
+import { ScoreSink, inTop, readPairs, tieOf, topCut, type TopCut } from '../core/top-share.js';
 import type { Doc } from '../core/schema.js';
 import { defineStage, drop, type Step, type TaskContext } from '../core/stage.js';
 import { Classifier, readModelInfo } from '../classify/fasttext.js';
@@ -31,7 +29,6 @@ export const classifierOptions = z.object({
   keep_top: percentage()
     .optional()
     .describe('keep only this share of the documents that pass the rules: the highest scores over all inputs (e.g. 10%)'),
-  work: z.string().optional().describe('--keep-top: where the scores go (default: <output>-work)'),
 });
 
 export const qualityOptions = heuristicOptions.extend(classifierOptions.shape).strict();
@@ -141,21 +138,38 @@ export const scoreStage = defineStage({
   sink: (config) => (opts) => new ScoreSink(opts, (doc) => Number(doc[scoreColumn(config)])),
 });
 
-/** The quality filter over inputs into `out`, in one pass or, with --keep-top, three. */
-export async function runQuality(inputs: readonly string[], out: string, config: QualityConfig, options: RunOptions, r: Runner): Promise<void> {
-  const log = r.log ?? ((l: string) => process.stderr.write(`${l}\n`));
-  const run = (stage: typeof qualityStage, c: StageConfig, to: string, o: RunOptions) => runStageOrThrow(stage, c, inputs, to, o, { ...r, log });
-  if (!config.keep_top) {
-    await run(qualityStage, config, out, options);
-    return;
-  }
-  if (!config.classifier) throw new UserError('--keep-top needs a --classifier to rank documents by');
-  if (config.min_score !== undefined) throw new UserError('give --keep-top or --min-score, not both');
-  const work = prepareWork(config.work, out, inputs, options.overwrite, 'quality --keep-top', legacyWork(['scores'], 'scores'));
-  const scores = join(work, 'scores');
-  const base = { ...config, keep_top: undefined, work: undefined };
-  await run(scoreStage, base, scores, { ...options, overwrite: false });
-  const cut = topCut(scores, listTasks({ kind: 'shards' }, inputs).length, shareOf(config.keep_top));
-  log(`quality: keeping the top ${config.keep_top} of ${formatCount(cut.scored)} scored documents (${formatCount(cut.keep)}): ${scoreColumn(config)} >= ${format(cut.score)}`);
-  await run(qualityStage, { ...base, cut: { score: cut.score, tie: cut.tie }, scores_from: scores }, out, options);
-}
+export const qualityOperation: Operation = {
+  name: 'quality',
+  summary: 'apply the rules (and a classifier) to documents',
+  options: qualityOptions,
+  check(config) {
+    const c = config as QualityConfig;
+    if (!c.keep_top) return;
+    if (!c.classifier) throw new UserError('--keep-top needs a --classifier to rank documents by');
+    if (c.min_score !== undefined) throw new UserError('give --keep-top or --min-score, not both');
+  },
+  /** One map; with --keep-top: score (map), cut (reduce over all scores), filter (map reading the scores). */
+  phases(config, ctx) {
+    const c = config as QualityConfig;
+    if (!c.keep_top) return [mapPhase('quality', qualityStage, c, ctx.inputs, ctx.out)];
+    const scores = ctx.dir('scores');
+    const base = { ...c, keep_top: undefined };
+    const share = c.keep_top;
+    return [
+      mapPhase('scores', scoreStage, base, ctx.inputs, scores),
+      {
+        kind: 'reduce',
+        name: 'cut',
+        run(log): TopCut {
+          const cut = topCut(scores, listTasks({ kind: 'shards' }, ctx.inputs).length, shareOf(share));
+          log(`quality: keeping the top ${share} of ${formatCount(cut.scored)} scored documents (${formatCount(cut.keep)}): ${scoreColumn(c)} >= ${format(cut.score)}`);
+          return cut;
+        },
+      },
+      mapPhase('quality', qualityStage, () => {
+        const { score, tie } = ctx.result<TopCut>('cut');
+        return { ...base, cut: { score, tie }, scores_from: scores };
+      }, ctx.inputs, ctx.out),
+    ];
+  },
+};

@@ -11,14 +11,13 @@ import { join } from 'node:path';
 import * as z from 'zod';
 import { percentage, shareOf } from '../core/config.js';
 import { UserError } from '../core/errors.js';
-import { runStageOrThrow, type RunOptions, type Runner } from '../core/executor.js';
 import { listTasks, shardColumns } from '../core/inputs.js';
-import { legacyWork, prepareWork, refuseInputOverlap } from '../core/owned-dirs.js';
+import { mapPhase, type Operation, type Phase } from '../core/plan.js';
 import { formatCount } from '../core/progress.js';
 import type { ColumnSpec, Doc } from '../core/schema.js';
 import { inValidation } from '../core/split.js';
 import { defineStage, drop, type Step } from '../core/stage.js';
-import { ScoreSink, inTop, tieOf, topCut } from '../core/top-share.js';
+import { ScoreSink, inTop, tieOf, topCut, type TopCut } from '../core/top-share.js';
 
 export const selectOptions = z
   .object({
@@ -28,13 +27,11 @@ export const selectOptions = z
     max: z.number().optional().describe('keep documents whose value is at most this'),
     lowest: z.boolean().default(false).describe('--top keeps the lowest values instead (a perplexity, say)'),
     holdout: percentage().optional().describe('write this share (by a hash of the id) to <output>/validation and the rest to <output>/train'),
-    work: z.string().optional().describe('--top: where the values go (default: <output>-work)'),
   })
   .strict();
 export type SelectConfig = z.infer<typeof selectOptions>;
 
 const stageOptions = selectOptions
-  .omit({ work: true })
   .extend({
     cut: z.object({ score: z.number(), tie: z.number() }).optional(),
     side: z.enum(['train', 'validation']).optional(),
@@ -107,27 +104,46 @@ export const selectScoreStage = defineStage({
   sink: (config) => (opts) => new ScoreSink(opts, (doc) => (config.lowest ? -1 : 1) * (valueOf(doc, config.by) ?? Number.NaN)),
 });
 
-export async function runSelect(inputs: readonly string[], out: string, config: SelectConfig, options: RunOptions, r: Runner): Promise<void> {
-  const log = r.log ?? ((l: string) => process.stderr.write(`${l}\n`));
-  if (config.top === undefined && config.min === undefined && config.max === undefined && config.holdout === undefined) {
-    throw new UserError('select: give --top, --min, --max or --holdout');
-  }
-  // --holdout writes into <out>/train and <out>/validation: <out> must not hold an input either.
-  refuseInputOverlap([out], inputs);
-  for (const input of await shardColumns(inputs)) checkColumn(input.columns, config.by, input.path);
-  const { work, ...base } = config;
-  let stage: StageConfig = base;
-  if (config.top !== undefined) {
-    const dir = prepareWork(work, out, inputs, options.overwrite, 'select --top', legacyWork(['values'], 'values'));
-    const values = join(dir, 'values');
-    await runStageOrThrow(selectScoreStage, base, inputs, values, { ...options, overwrite: false }, { ...r, log });
-    const cut = topCut(values, listTasks({ kind: 'shards' }, inputs).length, shareOf(config.top));
-    log(`select: keeping the ${config.lowest ? 'lowest' : 'top'} ${config.top} of ${formatCount(cut.scored)} documents by ${config.by} (${formatCount(cut.keep)}): ${config.lowest ? '<=' : '>='} ${fmt(config.lowest ? -cut.score : cut.score)}`);
-    stage = { ...base, cut: { score: cut.score, tie: cut.tie } };
-  }
-  if (!config.holdout) {
-    await runStageOrThrow(selectStage, stage, inputs, out, options, { ...r, log });
-    return;
-  }
-  for (const side of ['train', 'validation'] as const) await runStageOrThrow(selectStage, { ...stage, side }, inputs, join(out, side), options, { ...r, log });
-}
+export const selectOperation: Operation = {
+  name: 'select',
+  summary: 'keep the documents with the best values of a column (--top 10%, --min X); split off validation data',
+  description:
+    'The high-quality subset the trainer anneals on: documents by the value of --by (a quality score, say), either a global ' +
+    'share (--top, exact over all inputs, ties broken by a hash of the id) or bounds (--min, --max). --holdout writes ' +
+    '<output>/train and <output>/validation, split by a hash of the id, so no document is in both. ' +
+    'Phases: select (map); with --top: values (map) -> cut (reduce) -> select (map); with --holdout one map per side.',
+  options: selectOptions,
+  legacyWork: ['values'],
+  async check(config, inputs) {
+    const c = config as SelectConfig;
+    if (c.top === undefined && c.min === undefined && c.max === undefined && c.holdout === undefined) {
+      throw new UserError('select: give --top, --min, --max or --holdout');
+    }
+    for (const input of await shardColumns(inputs)) checkColumn(input.columns, c.by, input.path);
+  },
+  phases(config, ctx) {
+    const c = config as SelectConfig;
+    const phases: Phase[] = [];
+    let stage: () => StageConfig = () => c;
+    if (c.top !== undefined) {
+      const values = ctx.dir('values');
+      const top = c.top;
+      phases.push(mapPhase('values', selectScoreStage, c, ctx.inputs, values), {
+        kind: 'reduce',
+        name: 'cut',
+        run(log): TopCut {
+          const cut = topCut(values, listTasks({ kind: 'shards' }, ctx.inputs).length, shareOf(top));
+          log(`select: keeping the ${c.lowest ? 'lowest' : 'top'} ${top} of ${formatCount(cut.scored)} documents by ${c.by} (${formatCount(cut.keep)}): ${c.lowest ? '<=' : '>='} ${fmt(c.lowest ? -cut.score : cut.score)}`);
+          return cut;
+        },
+      });
+      stage = () => {
+        const { score, tie } = ctx.result<TopCut>('cut');
+        return { ...c, cut: { score, tie } };
+      };
+    }
+    if (!c.holdout) return [...phases, mapPhase('select', selectStage, stage, ctx.inputs, ctx.out)];
+    // --holdout writes <out>/train and <out>/validation: <out> itself is no stage output.
+    return [...phases, ...(['train', 'validation'] as const).map((side) => mapPhase(side, selectStage, () => ({ ...stage(), side }), ctx.inputs, join(ctx.out, side)))];
+  },
+};

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import * as z from 'zod';
 import { byteSize, percentage, shareOf } from '../core/config.js';
 import { UserError } from '../core/errors.js';
-import { runStageOrThrow, type RunOptions, type Runner } from '../core/executor.js';
+import { mapPhase, type Operation } from '../core/plan.js';
 import { writeFileAtomic } from '../core/layout.js';
 import { formatBytes, formatCount } from '../core/progress.js';
 import type { Doc } from '../core/schema.js';
@@ -190,10 +190,9 @@ export interface TokensSummary {
 }
 export const tokensSummaryFile = (out: string) => join(out, '_tokens.json');
 
-export async function runTokenize(inputs: readonly string[], out: string, c: TokenizeConfig, options: RunOptions, r: Runner): Promise<TokensSummary> {
+/** _tokens.json of a finished tokenize run: what the trainer reads first. */
+function tokensSummary(out: string, c: TokenizeConfig): TokensSummary {
   const tokenizer = Tokenizer.load(c.tokenizer);
-  tokenizer.special(END_OF_TEXT);
-  await runStageOrThrow(tokenizeStage, c, inputs, out, options, r);
   const counters = sumStats(readTaskStats(out)).counters;
   const files = (split: Split) => {
     try {
@@ -213,5 +212,23 @@ export async function runTokenize(inputs: readonly string[], out: string, c: Tok
   };
   writeFileAtomic(tokensSummaryFile(out), `${JSON.stringify(summary, null, 1)}\n`);
   return summary;
+}
+
+export const tokenizeOperation: Operation = {
+  name: 'tokenize',
+  summary: tokenizeStage.summary,
+  description: `${tokenizeStage.description ?? ''} Phases: tokenize (map) -> summary (reduce, _tokens.json).`,
+  options: tokenizeOptions,
+  check(config) {
+    Tokenizer.load((config as TokenizeConfig).tokenizer).special(END_OF_TEXT);
+  },
+  phases: (config, ctx) => [
+    mapPhase('tokenize', tokenizeStage, config, ctx.inputs, ctx.out),
+    { kind: 'reduce', name: 'summary', final: true, run: () => tokensSummary(ctx.out, config as TokenizeConfig) },
+  ],
+};
+
+export function readTokensSummary(out: string): TokensSummary {
+  return JSON.parse(readFileSync(tokensSummaryFile(out), 'utf8')) as TokensSummary;
 }
 
