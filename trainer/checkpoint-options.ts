@@ -11,7 +11,7 @@ export const evalOptions = z
   .object({
     checkpoint,
     tasks: z.string().optional().describe('MMLU-style tasks: {"question", "choices": [...], "answer": index or letter} per line').meta({ value: 'file.jsonl' }),
-    data: z.array(z.string()).optional().describe('document shards (stage outputs) to measure perplexity and bits per byte on').meta({ value: 'dir,...' }),
+    data: z.array(z.string()).optional().describe('document shards (stage outputs) to measure perplexity and bits per byte on'),
     max_docs: z.number().int().min(1).default(1000).describe('at most this many documents of --data'),
     tokenizer,
   })
