@@ -70,6 +70,30 @@ export function scoreText(s: Scorer, text: string, maxTokens = Number.POSITIVE_I
   return { nats: -ll.reduce((a, b) => a + b, 0), tokens: ll.length, bytes };
 }
 
+export interface DocsScore {
+  documents: number;
+  tokens: number;
+  bytes: number;
+  /** Mean nats per token. */
+  loss: number;
+  perplexity: number;
+  bits_per_byte: number;
+}
+
+/** Loss, perplexity and bits per byte over the texts of up to `maxDocs` documents (those without text are skipped). */
+export async function scoreDocs(s: Scorer, docs: AsyncIterable<{ text?: unknown }>, maxDocs: number): Promise<DocsScore> {
+  let [nats, tokens, bytes, documents] = [0, 0, 0, 0];
+  if (maxDocs < 1) throw new UserError(`scoring documents: expected at least 1 document, got ${maxDocs}`);
+  for await (const doc of docs) {
+    if (typeof doc.text !== 'string' || !doc.text) continue;
+    const r = scoreText(s, doc.text);
+    [nats, tokens, bytes, documents] = [nats + r.nats, tokens + r.tokens, bytes + r.bytes, documents + 1];
+    if (documents >= maxDocs) break;
+  }
+  const loss = nats / Math.max(1, tokens);
+  return { documents, tokens, bytes, loss, perplexity: Math.exp(loss), bits_per_byte: nats / Math.LN2 / Math.max(1, bytes) };
+}
+
 export interface McTask {
   question: string;
   choices: string[];

@@ -1,23 +1,16 @@
 /** Text from a checkpoint: the prompt's tokens, then sampled ones (temperature, top-k, a seed). */
 import * as tf from '@tensorflow/tfjs-core';
+import type * as z from 'zod';
 import { UserError } from '../pipeline/core/errors.js';
 import { Random } from '../pipeline/core/random.js';
 import { END_OF_TEXT, Tokenizer } from '../pipeline/tokenize/tokenizer.js';
 import { useBackend, type BackendChoice } from './backend.js';
 import { loadCheckpoint } from './checkpoint.js';
+import type { generateOptions } from './checkpoint-options.js';
 import { GPT } from './model.js';
 import { releaseKept } from './ops.js';
 
-export interface GenerateOptions {
-  checkpoint: string;
-  tokenizer?: string;
-  prompt: string;
-  max_tokens: number;
-  temperature: number;
-  top_k: number;
-  seed: number;
-  backend?: BackendChoice;
-}
+export type GenerateOptions = z.infer<typeof generateOptions> & { backend?: BackendChoice };
 
 export async function generate(o: GenerateOptions): Promise<{ text: string; tokens: number[] }> {
   await useBackend(o.backend ?? 'auto');

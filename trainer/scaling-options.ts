@@ -8,7 +8,7 @@ export const sweepOptions = trainOptions
     out: z.string().describe('sweep directory: runs/, points.jsonl, scaling.json, scaling.svg'),
     sizes: z.array(z.string().regex(/^\d+x\d+$/, 'a size is "<d_model>x<layers>", e.g. 64x2')).min(2).describe('model sizes as d_model x layers (heads: d_model / 16)'),
     token_budgets: z.array(z.coerce.number().int().positive()).min(2).describe('training tokens per run'),
-    target_flops: z.number().positive().optional().describe('report the compute-optimal parameters and tokens for this budget'),
+    target_flops: z.number().positive().optional().describe('report the compute-optimal parameters and tokens for this budget').meta({ value: 'C' }),
     bootstrap: z.number().int().min(0).default(50).describe('bootstrap resamples for the intervals'),
   })
   .strict();

@@ -6,9 +6,9 @@
  * gradient); bootstrap resamples of the points give intervals; the compute-optimal split of a
  * budget C = 6 N D follows in closed form.
  */
-import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { UserError } from '../pipeline/core/errors.js';
+import { UserError, errorMessage } from '../pipeline/core/errors.js';
 import { Random } from '../pipeline/core/random.js';
 import type { SweepConfig } from './scaling-options.js';
 import { train } from './train.js';
@@ -81,9 +81,29 @@ function adam(theta0: number[], pts: readonly Point[], iterations: number, lr: n
 const toLaw = ([a, b, e, alpha, beta]: number[]): Law => ({ A: Math.exp(a), B: Math.exp(b), E: Math.exp(e), alpha, beta });
 const fromLaw = (l: Law) => [Math.log(l.A), Math.log(l.B), Math.log(l.E), l.alpha, l.beta];
 
+/** Points from JSONL, one {"params": N, "tokens": D, "loss": L} per line (a sweep's points.jsonl). */
+export function readPoints(file: string): Point[] {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new UserError(`${file}: cannot read (${errorMessage(err)})`);
+  }
+  return text.split('\n').filter(Boolean).map((l, i) => {
+    let p: { params?: unknown; tokens?: unknown; loss?: unknown } | null;
+    try {
+      p = JSON.parse(l) as typeof p;
+    } catch {
+      throw new UserError(`${file}:${i + 1}: not JSON`);
+    }
+    if (typeof p?.params !== 'number' || typeof p.tokens !== 'number' || typeof p.loss !== 'number') throw new UserError(`${file}:${i + 1}: expected numbers params, tokens and loss`);
+    return { params: p.params, tokens: p.tokens, loss: p.loss };
+  });
+}
+
 /** The best fit from Chinchilla's grid of starting points (refined from the best few). */
 export function fitLaw(pts: readonly Point[], start?: Law): Law {
-  if (pts.length < 5) throw new Error(`a scaling fit needs at least 5 points (got ${pts.length})`);
+  if (pts.length < 5) throw new UserError(`a scaling fit needs at least 5 points (got ${pts.length})`);
   const starts: number[][] = [];
   if (start) starts.push(fromLaw(start));
   else {

@@ -29,23 +29,32 @@ function toOption(info: OptionInfo): Option {
         ? new Option(`--no-${info.flag.slice(2)}`, `${info.description} (on by default; this turns it off)`)
         : new Option(info.flag, info.description);
     case 'number':
-      return new Option(`${info.flag} <n>`, helpText(info)).argParser(parseNumber);
+      return new Option(`${info.flag} <${info.value ?? 'n'}>`, helpText(info)).argParser(parseNumber);
     case 'enum':
       return new Option(`${info.flag} <${info.choices?.join('|')}>`, helpText(info)).choices(info.choices ?? []);
     case 'list':
-      return new Option(`${info.flag} <a,b,...>`, helpText(info)).argParser(parseList);
+      return new Option(`${info.flag} <${info.value ?? 'a,b,...'}>`, helpText(info)).argParser(parseList);
     case 'string':
-      return new Option(`${info.flag} <value>`, helpText(info));
+      return new Option(`${info.flag} <${info.value ?? 'value'}>`, helpText(info));
   }
 }
 
-/** Add one flag per option of `schema`; returns a function that picks the given flags out of commander's values. */
-export function addSchemaFlags(cmd: Command, schema: z.ZodObject, group?: string): (values: Record<string, unknown>) => Record<string, unknown> {
+/**
+ * Add one flag per option of `schema`; returns a function that picks the given flags out of commander's values.
+ * With `required`, options without a default must be given as flags (for commands that read no --config file).
+ */
+export function addSchemaFlags(
+  cmd: Command,
+  schema: z.ZodObject,
+  group?: string,
+  { required = false }: { required?: boolean } = {},
+): (values: Record<string, unknown>) => Record<string, unknown> {
   const infos = describeOptions(schema);
   const names: { key: string; attr: string; negatable: boolean }[] = [];
   for (const info of infos) {
     const opt = toOption(info);
     if (group) opt.helpGroup(group);
+    if (required && info.required) opt.makeOptionMandatory();
     cmd.addOption(opt);
     names.push({ key: info.key, attr: opt.attributeName(), negatable: opt.negate });
   }

@@ -20,6 +20,8 @@ export interface OptionInfo {
   choices?: string[];
   default?: unknown;
   required: boolean;
+  /** What the flag's value is, as --help shows it (`--checkpoint <dir>`): the schema's `.meta({ value })`. */
+  value?: string;
 }
 
 export const flagOf = (key: string) => `--${key.replace(/_/g, '-')}`;
@@ -66,7 +68,9 @@ export function describeOptions(schema: z.ZodObject): OptionInfo[] {
     let t = field as z.ZodType;
     let required = true;
     let dflt: unknown;
+    let value: string | undefined;
     for (;;) {
+      value ??= z.globalRegistry.get(t)?.value as string | undefined;
       const def = defOf(t);
       if (def.type === 'default' || def.type === 'prefault') {
         dflt = def.defaultValue;
@@ -83,6 +87,7 @@ export function describeOptions(schema: z.ZodObject): OptionInfo[] {
       description: field.description ?? t.description ?? '',
       default: dflt,
       required,
+      value,
     };
   });
 }
@@ -144,6 +149,13 @@ export function loadYaml(file: string): unknown {
     }
     throw err;
   }
+}
+
+/** A YAML file of options (`--config`, a train or sweep config): a mapping of keys to values; an empty file has none. */
+export function loadConfigFile(file: string): Record<string, unknown> {
+  const raw = loadYaml(file);
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new UserError(`${file}: expected a mapping of options`);
+  return raw as Record<string, unknown>;
 }
 
 const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1e3, kb: 1e3, kib: 1024, m: 1e6, mb: 1e6, mib: 1 << 20, g: 1e9, gb: 1e9, gib: 1 << 30 };

@@ -1,0 +1,102 @@
+/** Tools around the stages: `crawl` (seed URLs to WARC files), `extract-page` (one page's extraction), `sample-web` (test WARCs). */
+import type { Command } from 'commander';
+import * as z from 'zod';
+import { sampleWebOptions } from '../../../datasets/sample-web/options.js';
+import { loadConfigFile, parseOptions } from '../../core/config.js';
+import { formatBytes, formatCount } from '../../core/progress.js';
+import { crawl, crawlOptions } from '../../crawl/index.js';
+import { sideBySide } from '../../extract/diff.js';
+import { extractPage, extractWith, readPage } from '../../extract/page.js';
+import { ENGINES } from '../../extract/pool.js';
+import { addSchemaFlags } from '../flags.js';
+
+const pageOptions = z
+  .object({
+    extractor: z.enum(ENGINES).default('fast').describe('extraction engine'),
+    diff: z.boolean().default(false).describe("show the fast and readability engines' texts side by side (< only in fast, > only in readability)"),
+    width: z.number().int().min(10).default(60).describe('column width for --diff'),
+  })
+  .strict();
+
+export function addToolCommands(program: Command): void {
+  const crawlCmd = program
+    .command('crawl')
+    .summary('crawl from seed URLs, politely, into WARC files that ingest reads')
+    .description(
+      'Crawl breadth-first from seed URLs into standard WARC files (request + response records), obeying robots.txt ' +
+        '(and its Crawl-delay), with a delay and a concurrency limit per host, limits on pages, bytes, depth, redirects ' +
+        'and response size, connect/read/total timeouts, and no private or loopback addresses unless --allow-private. ' +
+        'Then: refinery ingest <dir> -o raw/.',
+    )
+    .requiredOption('-o, --output <dir>', 'output directory (crawl-00000.warc.gz ..., _crawl.json)')
+    .option('--config <file.yaml>', 'read options from a YAML file; flags override it');
+  const pickCrawl = addSchemaFlags(crawlCmd, crawlOptions);
+  crawlCmd.action(async (values: Record<string, unknown>) => {
+    const file = values.config as string | undefined;
+    const fromFile = file ? loadConfigFile(file) : {};
+    const config = parseOptions(crawlOptions, { ...fromFile, ...pickCrawl(values) }, file ?? 'refinery crawl');
+    const stats = await crawl(config, values.output as string);
+    const errors = Object.entries(stats.errors).map(([k, n]) => `${k} ${n}`).join(', ');
+    const skipped = Object.entries(stats.skipped).map(([k, n]) => `${k} ${n}`).join(', ');
+    console.log(
+      `crawl: ${formatCount(stats.responses)} responses, ${formatBytes(stats.bytes)} in ${stats.warc_files.length} WARC file(s) in ${stats.seconds} s` +
+        `${skipped ? `; not fetched: ${skipped}` : ''}${errors ? `; errors: ${errors}` : ''} -> ${values.output as string}`,
+    );
+  });
+
+  const pageCmd = program
+    .command('extract-page')
+    .summary('print what extract would take from one page (title, language, text)')
+    .description(
+      'Print what `refinery extract` would take from one page: title, language and score, which extractor produced the text, and the text. ' +
+        'The everyday tool for looking at a bad extraction; --diff puts the two engines side by side when they disagree.',
+    )
+    .argument('<page>', 'an HTML file, an http(s) URL, or - for standard input');
+  const pickPage = addSchemaFlags(pageCmd, pageOptions, 'Options:');
+  pageCmd.option('--json', 'print JSON').action(async (source: string, values: Record<string, unknown>) => {
+    const o = parseOptions(pageOptions, pickPage(values), 'refinery extract-page');
+    if (o.diff) {
+      const page = await readPage(source);
+      const url = /^https?:/i.test(source) ? source : null;
+      const [fast, readability] = [extractWith('fast', page.html, url), extractWith('readability', page.html, url)];
+      if (values.json) console.log(JSON.stringify({ fast, readability }, null, 1));
+      else {
+        console.log(`title:     ${fast.title ?? '(none)'} | ${readability.title ?? '(none)'}`);
+        console.log(`extractor: ${fast.extractor} | ${readability.extractor}`);
+        console.log(sideBySide(fast.text, readability.text, o.width, ['fast', 'readability']));
+      }
+      return;
+    }
+    const page = await extractPage(source, o.extractor);
+    if (values.json) {
+      console.log(JSON.stringify(page, null, 1));
+      return;
+    }
+    console.log(`title:     ${page.title ?? '(none)'}`);
+    console.log(`language:  ${page.lang ?? '(unknown)'}${page.lang_score !== null ? ` (${page.lang_score})` : ''}`);
+    console.log(`extractor: ${page.extractor}`);
+    console.log(`charset:   ${page.charset}, ${formatBytes(page.html_bytes)} of HTML -> ${formatCount(page.text.length)} characters of text`);
+    console.log(`${'─'.repeat(60)}\n${page.text}`);
+  });
+
+  const webCmd = program
+    .command('sample-web')
+    .summary('build the sample web: deterministic WARC files of realistic pages, with a ground-truth manifest')
+    .description(
+      'Build the sample web: WARC files of realistic pages made from real text (Brown corpus, nlp-corpus, UDHR), with ' +
+        'navigation, ads and cookie banners around the text, and planted exact and near duplicates (at a measured Jaccard ' +
+        'similarity), personal data, spam and non-English pages. pages.jsonl says what was planted where; the same seed ' +
+        'always gives byte-identical files.',
+    )
+    .requiredOption('-o, --output <dir>', 'output directory');
+  const pickWeb = addSchemaFlags(webCmd, sampleWebOptions, 'Options:');
+  webCmd.action(async (values: Record<string, unknown>) => {
+    const o = parseOptions(sampleWebOptions, pickWeb(values), 'refinery sample-web');
+    // The builder's corpora (Brown, nlp-corpus, UDHR) load only for this command.
+    const { buildSampleWeb } = await import('../../../datasets/sample-web/index.js');
+    const out = values.output as string;
+    const { files, pages } = buildSampleWeb({ out, pages: o.pages, seed: o.seed, pagesPerFile: o.pages_per_file });
+    const docs = pages.filter((p) => p.status === 200 && p.content_type === 'text/html').length;
+    console.log(`sample-web: ${pages.length} responses (${docs} HTML pages) in ${files.length} WARC files -> ${out} (ground truth: pages.jsonl)`);
+  });
+}

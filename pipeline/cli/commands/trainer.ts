@@ -1,0 +1,136 @@
+/** `refinery train`, `plan`, `scaling sweep|fit`, `eval` and `generate`: thin faces over trainer/ (TensorFlow.js loads only when one runs). */
+import type { Command } from 'commander';
+import { loadConfigFile, parseOptions } from '../../core/config.js';
+import { UserError } from '../../core/errors.js';
+import { formatCount } from '../../core/progress.js';
+import { evalOptions, generateOptions } from '../../../trainer/checkpoint-options.js';
+import { trainOptions as gptTrainOptions } from '../../../trainer/config.js';
+import type { DocsScore, McResult } from '../../../trainer/evaluate.js';
+import { planOptions } from '../../../trainer/plan.js';
+import { sweepOptions } from '../../../trainer/scaling-options.js';
+import { addSchemaFlags } from '../flags.js';
+
+export function addTrainerCommands(program: Command): void {
+  const trainCmd = program
+    .command('train')
+    .summary('train a GPT on token shards (TensorFlow.js)')
+    .description(
+      'Pretrain a GPT-style decoder on token shards from "refinery tokenize": AdamW, warmup then cosine or WSD decay, gradient ' +
+        'clipping and accumulation, validation loss / perplexity / bits per byte, checkpoints with exact resume, metrics.jsonl ' +
+        'and loss.svg in --out. Options come from a YAML file (configs/tiny.yaml, configs/small.yaml) and flags, flags winning.',
+    )
+    .argument('[config.yaml]', 'a YAML file of the options below')
+    .option('--calibrate', "only measure the backend's matrix-product speed (the MFU denominator) and exit")
+    .option('--anneal', 'anneal a checkpoint (--resume-from) on --anneal-data: the learning rate decays from --lr to 0 over --steps; implies --compare')
+    .option('--compare', 'also run a control that stays on --data with the same schedule, and compare both on the high-quality validation data');
+  const pick = addSchemaFlags(trainCmd, gptTrainOptions, 'Options:');
+  trainCmd.action(async (file: string | undefined, values: Record<string, unknown>) => {
+    const fromFile = file ? loadConfigFile(file) : {};
+    // TensorFlow.js loads only for the commands that use it.
+    const { calibrate, train } = await import('../../../trainer/train.js');
+    if (values.calibrate) {
+      const { useBackend } = await import('../../../trainer/backend.js');
+      const partial = parseOptions(gptTrainOptions.partial(), { ...fromFile, ...pick(values) }, file ?? 'refinery train');
+      const backend = await useBackend(partial.backend ?? 'auto', partial.native ?? true, partial.threads ?? 1);
+      const d = partial.d_model ?? 128;
+      const rows = (partial.batch_size ?? 16) * (partial.context ?? 128);
+      console.log(`train --calibrate: ${backend.label}: ${(calibrate(rows, d, 2) / 1e9).toFixed(1)} GFLOP/s on [${rows} x ${d}] x [${d} x ${4 * d}] products`);
+      return;
+    }
+    // --anneal: a decay-only continuation; flags and the file still win over these.
+    const annealDefaults = values.anneal ? { schedule: 'wsd', decay_frac: 1, warmup: 0, min_lr: 0 } : {};
+    const config = parseOptions(gptTrainOptions, { ...fromFile, ...annealDefaults, ...pick(values) }, file ?? 'refinery train');
+    if (values.anneal && !config.resume_from) throw new UserError('refinery train --anneal needs --resume-from <checkpoint>');
+    if (values.anneal || values.compare) {
+      const { annealTable, compareAnneal } = await import('../../../trainer/anneal.js');
+      console.log(annealTable(await compareAnneal(config)));
+      return;
+    }
+    const r = await train(config);
+    console.log(
+      `train: ${r.steps} steps, ${formatCount(r.tokens)} tokens in ${r.seconds.toFixed(0)} s (${formatCount(Math.round(r.tokens_per_s))} tokens/s, MFU ${r.mfu === null ? '-' : `${(100 * r.mfu).toFixed(1)}%`}); ` +
+        `loss ${r.loss.toFixed(4)}${r.val_loss === null ? '' : `, validation ${r.val_loss.toFixed(4)} (ppl ${Math.exp(r.val_loss).toFixed(2)}${r.val_bpb === null ? '' : `, ${r.val_bpb.toFixed(3)} bits/byte`})`}; ${config.out}/`,
+    );
+  });
+
+  const planCmd = program
+    .command('plan')
+    .summary('compute planning: parameters, tokens and FLOPs (C = 6 N D, Chinchilla allocation), time and cost')
+    .description(
+      'Give two of --flops, --params, --tokens (or --hours with --tokens-per-second for the tokens), or one of them for the ' +
+        'compute-optimal allocation at --tokens-per-param (Chinchilla: 20). With --accelerator-flops (or --peak-flops and --mfu), ' +
+        '--accelerators and --price it adds accelerator-hours, wall time and cost.',
+    )
+    .option('--json', 'print JSON');
+  const pickPlan = addSchemaFlags(planCmd, planOptions, 'Options:');
+  planCmd.action(async (values: Record<string, unknown>) => {
+    const { plan, planTable } = await import('../../../trainer/plan.js');
+    const config = parseOptions(planOptions, pickPlan(values), 'refinery plan');
+    const p = plan(config);
+    console.log(values.json ? JSON.stringify(p, null, 1) : planTable(p, config.accelerators));
+  });
+
+  const scaling = program.command('scaling').summary('scaling laws from small runs: sweep a grid of models and token budgets, fit L(N, D)');
+  const sweepCmd = scaling
+    .command('sweep')
+    .summary('train a grid of small models, fit L(N, D) = E + A/N^alpha + B/D^beta (Chinchilla approach 3)')
+    .argument('[config.yaml]', 'a YAML file of the options below (sizes, token_budgets, data, ...)');
+  const pickSweep = addSchemaFlags(sweepCmd, sweepOptions, 'Options:');
+  sweepCmd.action(async (file: string | undefined, values: Record<string, unknown>) => {
+    const fromFile = file ? loadConfigFile(file) : {};
+    const config = parseOptions(sweepOptions, { ...fromFile, ...pickSweep(values) }, file ?? 'refinery scaling sweep');
+    const { lawTable, sweep } = await import('../../../trainer/scaling.js');
+    console.log(lawTable(await sweep(config)));
+  });
+  const fitCmd = scaling
+    .command('fit')
+    .summary('fit L(N, D) to points (JSONL of params, tokens, loss), with bootstrap intervals')
+    .argument('<points.jsonl>', 'one {"params": N, "tokens": D, "loss": L} per line (a sweep writes points.jsonl)');
+  const fitOptions = sweepOptions.pick({ target_flops: true, bootstrap: true });
+  const pickFit = addSchemaFlags(fitCmd, fitOptions, 'Options:');
+  fitCmd.action(async (file: string, values: Record<string, unknown>) => {
+    const o = parseOptions(fitOptions, pickFit(values), 'refinery scaling fit');
+    const { bootstrap, computeOptimal, fitLaw, lawTable, readPoints } = await import('../../../trainer/scaling.js');
+    const points = readPoints(file);
+    const law = fitLaw(points);
+    const intervals = o.bootstrap > 0 ? bootstrap(points, law, o.bootstrap, 1) : null;
+    console.log(lawTable({ points: [], law, intervals, optimal: o.target_flops ? { flops: o.target_flops, ...computeOptimal(law, o.target_flops) } : null }));
+  });
+
+  const evalCmd = program
+    .command('eval')
+    .summary('evaluate a checkpoint: multiple-choice tasks (acc, acc_norm) and perplexity / bits per byte on shards');
+  // --data takes several directories after it (--data a b), which no schema flag does.
+  const pickEval = addSchemaFlags(evalCmd, evalOptions.omit({ data: true }), 'Options:', { required: true });
+  evalCmd.option('--data <dirs...>', evalOptions.shape.data.description).option('--json', 'print JSON');
+  evalCmd.action(async (values: Record<string, unknown>) => {
+    const o = parseOptions(evalOptions, { ...pickEval(values), data: values.data }, 'refinery eval');
+    if (!o.tasks && !o.data) throw new UserError('refinery eval: give --tasks and/or --data');
+    const { multipleChoice, openScorer, readTasks, scoreDocs } = await import('../../../trainer/evaluate.js');
+    const { readDocs } = await import('../../import/read.js');
+    const tasks = o.tasks ? readTasks(o.tasks) : null;
+    const scorer = await openScorer(o.checkpoint, o.tokenizer);
+    const out: { tasks?: McResult; data?: DocsScore } = {};
+    try {
+      if (tasks) out.tasks = multipleChoice(scorer, tasks);
+      if (o.data) out.data = await scoreDocs(scorer, readDocs(o.data, 'eval', 'file'), o.max_docs);
+    } finally {
+      scorer.dispose();
+    }
+    const { tasks: t, data: d } = out;
+    if (values.json) console.log(JSON.stringify(out, null, 1));
+    else {
+      if (t) console.log(`eval: ${t.tasks} tasks: acc ${t.acc.toFixed(3)}, acc_norm ${t.acc_norm.toFixed(3)} (chance ${t.chance.toFixed(3)})`);
+      if (d) console.log(`eval: ${d.documents} documents, ${formatCount(d.tokens)} tokens: loss ${d.loss.toFixed(4)}, perplexity ${d.perplexity.toFixed(2)}, ${d.bits_per_byte.toFixed(4)} bits/byte`);
+    }
+  });
+
+  const generateCmd = program.command('generate').summary('sample text from a checkpoint');
+  const pickGenerate = addSchemaFlags(generateCmd, generateOptions, 'Options:', { required: true });
+  generateCmd.action(async (values: Record<string, unknown>) => {
+    const o = parseOptions(generateOptions, pickGenerate(values), 'refinery generate');
+    const { generate } = await import('../../../trainer/generate.js');
+    const r = await generate(o);
+    console.log(`${o.prompt}${r.text}`);
+  });
+}

@@ -1,0 +1,31 @@
+/**
+ * The options of `refinery eval` and `refinery generate`, which use a trained checkpoint (kept apart
+ * from evaluate.ts and generate.ts so the CLI can list them without loading TensorFlow.js).
+ */
+import * as z from 'zod';
+
+const checkpoint = z.string().describe("a checkpoint directory (a run's out/checkpoint)").meta({ value: 'dir' });
+const tokenizer = z.string().describe('the tokenizer (default: the one the training data was made with)').meta({ value: 'tokenizer.json' }).optional();
+
+export const evalOptions = z
+  .object({
+    checkpoint,
+    tasks: z.string().optional().describe('MMLU-style tasks: {"question", "choices": [...], "answer": index or letter} per line').meta({ value: 'file.jsonl' }),
+    data: z.array(z.string()).optional().describe('document shards (stage outputs) to measure perplexity and bits per byte on'),
+    max_docs: z.number().int().min(1).default(1000).describe('at most this many documents of --data'),
+    tokenizer,
+  })
+  .strict();
+export type EvalConfig = z.infer<typeof evalOptions>;
+
+export const generateOptions = z
+  .object({
+    checkpoint,
+    tokenizer,
+    prompt: z.string().default('').describe('the text to continue (default: start of a document)').meta({ value: 'text' }),
+    max_tokens: z.number().int().min(0).default(100).describe('tokens to generate'),
+    temperature: z.number().min(0).default(0.8).describe('sampling temperature (0: greedy)').meta({ value: 't' }),
+    top_k: z.number().int().min(0).default(40).describe('sample among the k most likely tokens (0: all)').meta({ value: 'k' }),
+    seed: z.number().int().min(0).default(1).describe('sampling seed'),
+  })
+  .strict();
