@@ -63,11 +63,13 @@ export async function main(args: string[]): Promise<void> {
   const progress = ['--progress', 'log'];
   t = performance.now();
   const setup = await run('import (setup)', 'import', jsonl, '-o', shards, '--workers', workers, ...progress);
+  // The plan's four phases one at a time (--phase), to time each.
+  const dedup = ['dedup', 'minhash', shards, '-o', out, '--work', work, '--partitions', partitions, '--memory', memory];
   const steps = [
-    await run('signatures', 'dedup', 'signatures', shards, '--work', work, '--partitions', partitions, '--workers', workers, ...progress),
-    await run(`buckets (--memory ${memory})`, 'dedup', 'buckets', '--work', work, '--memory', memory, '--workers', '1', '--progress', 'off'),
-    await run('cluster', 'dedup', 'cluster', '--work', work),
-    await run('filter', 'dedup', 'filter', shards, '--work', work, '-o', out, '--workers', workers, ...progress),
+    await run('signatures', ...dedup, '--phase', 'signatures', '--workers', workers, ...progress),
+    await run(`buckets (--memory ${memory})`, ...dedup, '--phase', 'buckets', '--workers', '1', '--progress', 'off'),
+    await run('cluster', ...dedup, '--phase', 'cluster'),
+    await run('filter', ...dedup, '--phase', 'filter', '--workers', workers, ...progress),
   ];
 
   const totals = sumStats(readTaskStats(out));

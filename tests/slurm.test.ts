@@ -93,19 +93,28 @@ describe.skipIf(!available)('refinery slurm on a real single-node Slurm', () => 
     expect(readdirSync(join(dir, 'arr-slurm')).filter((n) => n.endsWith('.log'))).toHaveLength(4);
   }, 120_000);
 
-  // Every operation of several phases, and a whole pipeline file, as one dependency chain.
-  it.each(PLAN_CASES)('$name as a chain of jobs (an array per map or jobs phase, one job per reduce) decides as the local run does', async (c) => {
-    const slug = c.name.replace(/[^a-z]+/g, '-');
-    const out = join(dir, `${slug}-slurm`);
-    const local = join(dir, `${slug}-local`);
-    cliOk([...c.args(f, local), '--progress', 'off']);
-    const r = await cliAsync(['slurm', '--array', '2', '--poll', '0.2', '--', ...c.args(f, out)]);
-    expect(r.code, r.stderr).toBe(0);
-    const phases = phasesOf(c.args(f, out));
-    expect(r.stderr.match(/slurm: submitted \S+ as job \d+/g)).toHaveLength(phases.length);
-    expect(r.stderr).toMatch(/slurm: complete/);
-    expect(await outcome(c, out)).toEqual(await outcome(c, local));
-  }, 300_000);
+  // Every operation of several phases, and a whole pipeline file, each as one dependency chain; the chains run side by side.
+  it('dedup minhash, mix, select --top, quality --keep-top, dedup lines and a pipeline file as chains of jobs (an array per map or jobs phase, one job per reduce) decide as local runs do', async () => {
+    const slug = (name: string) => name.replace(/[^a-z]+/g, '-');
+    const runs = await Promise.all(
+      PLAN_CASES.map(async (c) => {
+        const out = join(dir, `${slug(c.name)}-slurm`);
+        const local = join(dir, `${slug(c.name)}-local`);
+        const [r, l] = await Promise.all([
+          cliAsync(['slurm', '--array', '2', '--poll', '0.3', '--', ...c.args(f, out)]),
+          cliAsync([...c.args(f, local), '--progress', 'off', '--workers', '1']),
+        ]);
+        return { c, out, local, r, l };
+      }),
+    );
+    for (const { c, out, local, r, l } of runs) {
+      expect(l.code, `${c.name} locally: ${l.stderr}`).toBe(0);
+      expect(r.code, `${c.name} on Slurm: ${r.stderr}`).toBe(0);
+      expect(r.stderr.match(/slurm: submitted \S+ as job \d+/g), c.name).toHaveLength(phasesOf(c.args(f, out)).length);
+      expect(r.stderr).toMatch(/slurm: complete/);
+      expect(await outcome(c, out), c.name).toEqual(await outcome(c, local));
+    }
+  }, 600_000);
 });
 
 describe('refinery slurm --dry-run', () => {

@@ -35,9 +35,7 @@ export async function execute(plan: Plan, flags: ExecuteFlags, runner: Runner): 
     log(`prepared: ${plan.parts.map((p) => p.ctx.out).join(', ')}`);
     return false;
   }
-  await runPlan(plan, runner, flags.phase);
-  const phases = phaseList(plan);
-  return flags.phase === undefined || flags.phase === phases.at(-1)?.id;
+  return runPlan(plan, runner, flags.phase);
 }
 
 /** The plan a command line would run: `parse` runs the CLI over it with execution captured. */

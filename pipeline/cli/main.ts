@@ -17,7 +17,7 @@ import { addDedupCommands } from './commands/dedup.js';
 import { addInspectCommands } from './commands/inspect.js';
 import { addMixCommands } from './commands/mix.js';
 import { addQualityCommands } from './commands/quality.js';
-import { addRunPipelineCommand, addSlurmCommand } from './commands/slurm-run.js';
+import { addK8sCommand, addRunPipelineCommand, addSlurmCommand, planOfCommand } from './commands/schedulers.js';
 import { addStageCommands } from './commands/stages.js';
 import { addTokenizerCommands } from './commands/tokenizer.js';
 import { addToolCommands } from './commands/tools.js';
@@ -44,10 +44,9 @@ function workerScript(): string | undefined {
 
 const VERSION = packageVersion();
 
-/** How commands run stages: the compiled pool worker, this version, and the CLI for job processes. */
-const runner: Runner = { workerScript: workerScript(), version: VERSION, cliArgs: (sub: string[]) => sub };
-
-function buildProgram(): Command {
+/** How commands run plans: the compiled pool worker, this version, and the command line (for job processes). */
+function buildProgram(argv: readonly string[]): Command {
+  const runner: Runner = { workerScript: workerScript(), version: VERSION, argv };
   const program = new Command('refinery')
     .description('Turn raw web crawls into LLM pretraining data: every stage reads and writes Arrow shards.')
     .version(VERSION)
@@ -63,15 +62,18 @@ function buildProgram(): Command {
   addMixCommands(program, runner);
   addTokenizerCommands(program, runner);
   addTrainerCommands(program);
-  addSlurmCommand(program, join(here, 'main.js'));
   addRunPipelineCommand(program, runner);
+  // The schedulers learn a command's plan by parsing it with a program of their own.
+  const planOf = planOfCommand((command) => buildProgram(command).parseAsync(command, { from: 'user' }));
+  addSlurmCommand(program, join(here, 'main.js'), planOf);
+  addK8sCommand(program, planOf);
   addToolCommands(program);
   addInspectCommands(program);
   return program;
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
+  const program = buildProgram(argv);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return 0;

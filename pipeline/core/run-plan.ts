@@ -8,7 +8,7 @@
  * where a killed run stopped. A phase that did new work makes the later phases' results in
  * the work directory stale: they are removed (through the guarded delete) and recomputed.
  */
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { configHash } from './config.js';
 import { RunError, UserError } from './errors.js';
@@ -42,7 +42,10 @@ function partReads(part: PlanPart): string[] {
  */
 function legacyWorkOf(part: PlanPart): Legacy {
   const names = [...part.phases.map((p) => p.name), '_phases', ...(part.operation.legacyWork ?? [])];
-  return (dir, entries) => entries.every((n) => names.includes(n)) && entries.some((n) => legacyOutput(`${dir}/${n}`, []));
+  // The stage output may sit one level down (dedup lines kept it in lines/key-run/).
+  const holdsOutput = (path: string) =>
+    legacyOutput(path, []) || (existsSync(path) && statSync(path).isDirectory() && readdirSync(path).some((n) => legacyOutput(join(path, n), [])));
+  return (dir, entries) => entries.every((n) => names.includes(n)) && entries.some((n) => holdsOutput(join(dir, n)));
 }
 
 /**
@@ -119,8 +122,8 @@ function invalidateAfter(p: PlannedPhase, all: PlannedPhase[]): void {
   }
 }
 
-/** Run one phase for this process's rank; whether it did new work. */
-async function runPhase(p: PlannedPhase, r: Runner, whole: boolean): Promise<boolean> {
+/** Run one phase for this process's rank: whether it did new work, or was another rank's ('elsewhere'). */
+async function runPhase(p: PlannedPhase, r: Runner, whole: boolean): Promise<boolean | 'elsewhere'> {
   const { phase, part } = p;
   const { options } = part;
   const log = r.log ?? ((line: string) => process.stderr.write(`${line}\n`));
@@ -156,7 +159,7 @@ async function runPhase(p: PlannedPhase, r: Runner, whole: boolean): Promise<boo
       const placement = resolvePlacement(options);
       if (placement.rank !== 0) {
         log(`${label}: runs once, on rank 0 (this is rank ${placement.rank})`);
-        return false;
+        return 'elsewhere';
       }
       const file = resultFile(part.ctx.work, phase.name);
       if (!phase.final && existsSync(file)) {
@@ -170,8 +173,11 @@ async function runPhase(p: PlannedPhase, r: Runner, whole: boolean): Promise<boo
   }
 }
 
-/** Walk the plan: every phase in order, or only phase `only` (its id) for this rank. */
-export async function runPlan(plan: Plan, r: Runner, only?: string): Promise<void> {
+/**
+ * Walk the plan: every phase in order, or only phase `only` (its id) for this rank. Returns
+ * whether the plan's last phase ran in this process (so its results are there to show).
+ */
+export async function runPlan(plan: Plan, r: Runner, only?: string): Promise<boolean> {
   const run = { phase: only };
   const log = r.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const all = phaseList(plan);
@@ -203,8 +209,11 @@ export async function runPlan(plan: Plan, r: Runner, only?: string): Promise<voi
         if (missing) throw new UserError(`phase ${p.id} needs phase ${before.id} finished first (missing: ${missing}); run --phase ${before.id} on every rank`);
       }
     }
-    if (await runPhase(p, r, run.phase === undefined)) invalidateAfter(p, all);
+    const outcome = await runPhase(p, r, run.phase === undefined);
+    if (outcome === true) invalidateAfter(p, all);
+    if (p === all.at(-1)) return outcome !== 'elsewhere';
   }
+  return false;
 }
 
 export type { Phase };

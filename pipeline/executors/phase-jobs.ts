@@ -38,7 +38,9 @@ export const prepareArgs = (command: readonly string[]) => [...command, '--prepa
 
 /** The jobs not finished on every rank; a final reduce, which leaves no marker, is done when `finalDone` says so. */
 export function unfinished(jobs: readonly PhaseJob[], finalDone: (job: PhaseJob) => boolean): PhaseJob[] {
-  return jobs.filter((j) => (j.final ? !finalDone(j) : phaseMissing(j.planned) !== null));
+  // Every phase after an unfinished one is unfinished too (and may not be able to list its work yet).
+  const first = jobs.findIndex((j) => (j.final ? !finalDone(j) : phaseMissing(j.planned) !== null));
+  return first < 0 ? [] : jobs.slice(first);
 }
 
 /** A job name fit for Slurm and Kubernetes (lower case, digits, '-'; at most 63 characters). */

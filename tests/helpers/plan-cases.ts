@@ -20,10 +20,10 @@ export interface Fixtures {
   model: string;
 }
 
-/** A sample web of 300 pages, extracted, labelled by domain, and a quality classifier (Brown vs rejected pages). */
+/** A sample web of 200 pages in 4 files, extracted, labelled by domain, and a quality classifier (Brown vs rejected pages). */
 export function buildFixtures(dir: string): Fixtures {
   const f: Fixtures = { web: join(dir, 'web'), brown: join(dir, 'brown'), text: join(dir, 'text'), labelled: join(dir, 'labelled'), model: join(dir, 'model', 'brown.bin') };
-  cliOk(['sample-web', '-o', f.web, '--pages', '300', '--seed', '7', '--pages-per-file', '60']);
+  cliOk(['sample-web', '-o', f.web, '--pages', '200', '--seed', '7', '--pages-per-file', '50']);
   cliOk(['ingest', f.web, '-o', join(dir, 'raw'), '--progress', 'off']);
   cliOk(['extract', join(dir, 'raw'), '-o', f.text, '--progress', 'off']);
   writeFileSync(join(dir, 'rules.json'), JSON.stringify(Object.values(SITES).map((s) => ({ domain: s.domain, hosts: [s.host] }))));

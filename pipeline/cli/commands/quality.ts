@@ -7,10 +7,10 @@ import type { Runner } from '../../core/executor.js';
 import { formatBytes } from '../../core/progress.js';
 import { extractPage } from '../../extract/page.js';
 import { explain, explanationTable } from '../../quality/explain.js';
-import { qualityOptions, runQuality, type QualityConfig } from '../../quality/index.js';
+import { qualityOperation, qualityOptions } from '../../quality/index.js';
 import { trainClassifier, trainOptions } from '../../quality/train.js';
 import { addSchemaFlags } from '../flags.js';
-import { addRunCommand } from './stages.js';
+import { addOperationCommand } from './stages.js';
 
 export function addQualityCommands(program: Command, runner: Runner): void {
   const quality = program
@@ -22,12 +22,7 @@ export function addQualityCommands(program: Command, runner: Runner): void {
         'classifier; "explain" shows every rule\'s value, threshold and verdict for one text.',
     );
 
-  addRunCommand(quality, {
-    name: 'filter',
-    summary: 'apply the rules (and a classifier) to documents',
-    options: qualityOptions,
-    run: (inputs, out, config, options) => runQuality(inputs, out, config as QualityConfig, options, runner),
-  });
+  addOperationCommand(quality, qualityOperation, runner, { name: 'filter' });
 
   const train = quality
     .command('train')
@@ -52,7 +47,7 @@ export function addQualityCommands(program: Command, runner: Runner): void {
     .summary("every rule's value, threshold and verdict for one text")
     .argument('<file>', 'a text file, an HTML page (its extracted text is judged), or - for standard input')
     .option('--json', 'print JSON');
-  const pickExplain = addSchemaFlags(explainCmd, qualityOptions.omit({ keep_top: true, work: true }), 'Quality options:');
+  const pickExplain = addSchemaFlags(explainCmd, qualityOptions.omit({ keep_top: true }), 'Quality options:');
   explainCmd.action(async (source: string, values: Record<string, unknown>) => {
     const config = parseOptions(qualityOptions, pickExplain(values), 'refinery quality explain');
     let text: string;

@@ -6,10 +6,10 @@ import { parseOptions } from '../../core/config.js';
 import { UserError, errorMessage } from '../../core/errors.js';
 import type { Runner } from '../../core/executor.js';
 import { formatBytes, formatCount } from '../../core/progress.js';
-import { runTokenize, tokenizeOptions, tokenizerTrainOptions, trainTokenizer, type TokenizeConfig } from '../../tokenize/index.js';
+import { readTokensSummary, tokenizeOperation, tokenizerTrainOptions, trainTokenizer } from '../../tokenize/index.js';
 import { Tokenizer } from '../../tokenize/tokenizer.js';
 import { addSchemaFlags } from '../flags.js';
-import { addRunCommand } from './stages.js';
+import { addOperationCommand } from './stages.js';
 
 const tokenizerFile = z.string().describe('the tokenizer').meta({ value: 'tokenizer.json' });
 const encodeOptions = z
@@ -80,17 +80,9 @@ export function addTokenizerCommands(program: Command, runner: Runner): void {
     process.stdout.write('\n');
   });
 
-  addRunCommand(program, {
-    name: 'tokenize',
-    summary: 'encode documents into token shards for the trainer',
-    description:
-      'Each document becomes its token ids followed by <|endoftext|>, appended to OUT/train/part-TTTTT.arrow (a uint16 column; ' +
-      'uint32 above 65,536 tokens), or to OUT/val/ for the --val share (by a hash of the id, as select and mix split). ' +
-      'Documents, tokens and text bytes per split are in OUT/_tokens.json.',
-    options: tokenizeOptions,
-    async run(inputs, out, config, options) {
-      const s = await runTokenize(inputs, out, config as TokenizeConfig, options, runner);
-      for (const [name, x] of Object.entries(s.splits)) {
+  addOperationCommand(program, tokenizeOperation, runner, {
+    after(out) {
+      for (const [name, x] of Object.entries(readTokensSummary(out).splits)) {
         if (x.documents) console.log(`tokenize: ${name}: ${formatCount(x.documents)} documents, ${formatCount(x.tokens)} tokens, ${formatBytes(x.bytes)} of text (${(x.bytes / Math.max(1, x.tokens)).toFixed(2)} bytes/token) in ${x.files.length} file(s)`);
       }
     },
