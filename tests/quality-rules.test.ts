@@ -227,9 +227,11 @@ describe('FineWeb rules', () => {
     edge((t) => fw(t, 'dup-line-chars'), doc(1960), doc(1959)); // 20 / 2000 vs 20 / 1999 (newlines not counted)
   });
   it('many-newlines: at most 0.3 newlines per word', () => {
-    const doc = (newlines: number) => `${words(100 - newlines)} ${Array.from({ length: newlines }, () => word(5)).join('\n')}`;
-    edge((t) => fw(t, 'many-newlines'), `${words(70)}\n${Array.from({ length: 30 }, () => word(5)).join('\n')}`, `${words(69)}\n${Array.from({ length: 31 }, () => word(5)).join('\n')}`);
-    expect(doc(0)).toBeTruthy();
+    /** 100 words, the last `newlines` of them each on a line of its own. */
+    const doc = (newlines: number) => [words(100 - newlines), ...Array.from({ length: newlines }, () => word(5))].join('\n');
+    edge((t) => fw(t, 'many-newlines'), doc(30), doc(31));
+    expect(fw(doc(30), 'many-newlines').value).toBe(0.3);
+    expect(fw(doc(0), 'many-newlines').value).toBe(0);
   });
   it('no-lines: an empty text fails', () => {
     expect(fw('  \n \n', 'no-lines').pass).toBe(false);
