@@ -63,7 +63,7 @@ class KeySink implements Sink {
     opts: SinkOptions,
     private readonly c: SignatureConfig,
   ) {
-    this.task = Number(/(\d+)$/.exec(opts.base)?.[1] ?? 0);
+    this.task = opts.task;
     this.kinds = keyKinds(c);
     this.records = this.kinds.map(() => new KeyRecords());
     this.hasher = c.mode === 'minhash' ? new MinHasher({ bands: c.bands, rows: c.rows, shingle: c.shingle, bits: c.hash_bits as 32 | 64, seed: c.seed }) : null;
