@@ -24,7 +24,7 @@ import { legacyWork, prepareWork, removeOwned } from '../core/owned-dirs.js';
 import type { Doc } from '../core/schema.js';
 import { openShard } from '../core/shard-reader.js';
 import { defineStage, drop, type Sink, type SinkOptions } from '../core/stage.js';
-import { hash64, hashKey, mix32 } from '../text/hash.js';
+import { hash64, hashKey, mix32 } from '../core/hash.js';
 import { normalizeForDedup } from '../text/normalize.js';
 import { ExternalSorter } from './external-sort.js';
 import type { Runner } from './index.js';

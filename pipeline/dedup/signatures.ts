@@ -5,10 +5,10 @@
  * for the cluster step's keeper rule and the filter's reasons.
  */
 import * as z from 'zod';
+import { hash64 } from '../core/hash.js';
 import { writeFileAtomic } from '../core/layout.js';
 import type { Doc } from '../core/schema.js';
 import { defineStage, type Sink, type SinkOptions } from '../core/stage.js';
-import { hash64 } from '../text/hash.js';
 import { normalizeForDedup } from '../text/normalize.js';
 import { MinHasher } from './minhash.js';
 import { KeyRecords, paths, writeKeyFile } from './work.js';

@@ -9,7 +9,7 @@
  * counts, as the Gopher paper means); ratios over a document without words are 0, not a crash.
  */
 import * as z from 'zod';
-import { combine, hashString } from '../text/hash.js';
+import { combine, hashString } from '../core/hash.js';
 import { TextView, duplicates, hasLetter, isSymbolWord, sentences } from './text-view.js';
 
 export interface RuleCheck {
