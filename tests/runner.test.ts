@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import * as z from 'zod';
 import { runOptions, runStage } from '../pipeline/core/executor.js';
 import { CORE_COLUMNS, type Doc } from '../pipeline/core/schema.js';
-import { defineStage, drop, runTask, type Stage } from '../pipeline/core/stage.js';
+import { defineStage, drop, runTask, shardSink, type SinkOptions, type Stage } from '../pipeline/core/stage.js';
 import { accountingViolations, type TaskStats } from '../pipeline/core/stats.js';
 import { cleanup, expectAccounting, readDocs, tempDir } from './helpers/cli.js';
 
@@ -91,6 +91,20 @@ describe('runTask', () => {
     ]);
     expect(existsSync(join(out, '_done', 'task-00000'))).toBe(true);
     await expectAccounting(out);
+  });
+
+  it("gives a stage's own sink the task's index", async () => {
+    const input = writeInputs('sink', { 'a.txt': 'two words\n' });
+    const seen: SinkOptions[] = [];
+    const stage = {
+      ...lineStage,
+      sink: () => (opts: SinkOptions) => {
+        seen.push(opts);
+        return shardSink(opts);
+      },
+    } as Stage;
+    await runTask({ stage, config: { min_words: 2 }, configHash: 'test', task: { index: 12, path: join(input, 'a.txt'), rel: 'a.txt' }, out: join(dir, 'sink-out') });
+    expect(seen.map((o) => [o.task, o.base])).toEqual([[12, 'part-00012']]);
   });
 
   it('detects broken accounting', () => {

@@ -22,7 +22,8 @@ export interface Backend {
   label: string;
 }
 
-let chosen: Backend | null = null;
+/** What is set up now, and the request it answers (choice, native, threads). */
+let current: { request: string; backend: Backend } | null = null;
 
 async function tryImport(name: string): Promise<boolean> {
   try {
@@ -34,11 +35,14 @@ async function tryImport(name: string): Promise<boolean> {
 }
 
 /**
- * Set up the backend once per process. Unless `native` is false, matrix products go through
- * OpenBLAS when its addon was built (not with libtensorflow, which has its own).
+ * Set up the backend. Unless `native` is false, matrix products go through OpenBLAS when its
+ * addon was built (not with libtensorflow, which has its own). The same request again returns
+ * what is set up; a different one switches to it (tfjs moves a tensor made on the previous
+ * backend to the new one when it is next read), so the latest request is always the one in force.
  */
 export async function useBackend(choice: BackendChoice = 'auto', native = true, threads = 1): Promise<Backend> {
-  if (chosen) return chosen;
+  const request = `${choice}, native ${native}, ${threads} thread(s)`;
+  if (current?.request === request) return current.backend;
   // Production mode: no debug checks, and no console advice to install tfjs-node (this module says what it uses).
   tf.enableProdMode();
   await registerGradients();
@@ -55,9 +59,12 @@ export async function useBackend(choice: BackendChoice = 'auto', native = true, 
       const blas = native && name !== 'tensorflow' ? loadNativeBlas() : null;
       if (blas) blas.setThreads(threads);
       useNativeKernels(blas);
-      chosen = { name, blasThreads: blas ? threads : 0, label: blas ? `${name} + native kernels (OpenBLAS, ${threads} thread${threads === 1 ? '' : 's'})` : name };
-      return chosen;
+      const backend = { name, blasThreads: blas ? threads : 0, label: blas ? `${name} + native kernels (OpenBLAS, ${threads} thread${threads === 1 ? '' : 's'})` : name };
+      current = { request, backend };
+      return backend;
     }
   }
+  // tfjs is left on whichever backend it last managed to set; say so rather than keep the old answer.
+  current = null;
   throw new UserError(`no tensor backend could start (tried ${want.join(', ')})`);
 }

@@ -7,7 +7,7 @@
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { UserError } from '../pipeline/core/errors.js';
-import { hashString, mix32 } from '../pipeline/text/hash.js';
+import { hashString, mix32 } from '../pipeline/core/hash.js';
 import { readTokenShard } from '../pipeline/tokenize/token-shards.js';
 import type { TokensSummary } from '../pipeline/tokenize/index.js';
 

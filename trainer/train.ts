@@ -65,8 +65,17 @@ export interface TrainResult {
   parameters: number;
 }
 
-export async function train(c: TrainConfig, log: (l: string) => void = (l) => process.stderr.write(`${l}\n`)): Promise<TrainResult> {
-  const backend: Backend = await useBackend(c.backend, c.native, c.threads);
+/** The data and the model's shape, checked against each other before anything is written. */
+interface Setup {
+  data: TokenStream;
+  val: TokenStream | null;
+  anneal: TokenStream | null;
+  model: ModelConfig;
+  ckptDir: string;
+  metricsFile: string;
+}
+
+function setup(c: TrainConfig): Setup {
   const data = openTokens(c.data, 'train');
   if (!data) throw new UserError(`${c.data}: no training token shards`);
   const val = c.val_data ? openTokens(c.val_data, 'val') : openTokens(c.data, 'val', false);
@@ -74,151 +83,195 @@ export async function train(c: TrainConfig, log: (l: string) => void = (l) => pr
   const model: ModelConfig = { vocab_size: c.vocab_size ?? data.vocabSize, context: c.context, d_model: c.d_model, layers: c.layers, heads: c.heads };
   if (model.vocab_size < data.vocabSize) throw new UserError(`--vocab-size ${model.vocab_size} is smaller than the token shards' vocabulary (${data.vocabSize})`);
   if (model.d_model % model.heads !== 0) throw new UserError(`--d-model ${model.d_model} is not divisible by --heads ${model.heads}`);
-  mkdirSync(c.out, { recursive: true });
-  const ckptDir = join(c.out, 'checkpoint');
-  const metricsFile = join(c.out, 'metrics.jsonl');
-
-  let step = 0;
-  let tokens = 0;
-  let seconds = 0;
-  let gpt: GPT;
-  let opt: AdamW;
-  if (c.resume && existsSync(join(ckptDir, 'state.json'))) {
-    const ck = loadCheckpoint(ckptDir);
-    if (JSON.stringify(ck.state.model) !== JSON.stringify(model)) throw new UserError(`${ckptDir}: a checkpoint of another model (${JSON.stringify(ck.state.model)}); use another --out or --no-resume`);
-    checkSameTokenizer(ckptDir, ck.state, data.tokenizerId);
-    gpt = new GPT(model, ck.weights);
-    opt = new AdamW(gpt.params, c, { t: ck.state.adam_t, m: ck.m, v: ck.v });
-    [step, tokens, seconds] = [ck.state.step, ck.state.tokens, ck.state.seconds];
-    // Metrics after the checkpoint were never checkpointed: drop them so the file continues exactly.
-    if (existsSync(metricsFile)) {
-      const kept = readFileSync(metricsFile, 'utf8').split('\n').filter((l) => l && (JSON.parse(l) as MetricLine).step <= step);
-      writeFileSync(metricsFile, kept.map((l) => `${l}\n`).join(''));
-    }
-    log(`train: resumed from ${ckptDir} at step ${step}`);
-  } else if (c.resume_from) {
-    const ck = loadCheckpoint(c.resume_from);
-    if (JSON.stringify(ck.state.model) !== JSON.stringify(model)) throw new UserError(`${c.resume_from}: a checkpoint of another model (${JSON.stringify(ck.state.model)}) than this config's (${JSON.stringify(model)})`);
-    checkSameTokenizer(c.resume_from, ck.state, data.tokenizerId);
-    gpt = new GPT(model, ck.weights);
-    opt = new AdamW(gpt.params, c, { t: ck.state.adam_t, m: ck.m, v: ck.v });
-    writeFileSync(metricsFile, '');
-    log(`train: starting from ${c.resume_from} (its step ${ck.state.step}, ${ck.state.tokens.toLocaleString('en')} tokens)`);
-  } else {
-    gpt = new GPT(model, initialValues(model, c.seed));
-    opt = new AdamW(gpt.params, c);
-    writeFileSync(metricsFile, '');
-  }
   const anneal = c.anneal_data ? openTokens(c.anneal_data, 'train') : null;
   if (c.anneal_data && !anneal) throw new UserError(`${c.anneal_data}: no token shards to anneal on`);
   if (anneal && anneal.tokenizerId !== data.tokenizerId) throw new UserError(`${c.anneal_data}: made by another tokenizer than ${c.data}`);
+  mkdirSync(c.out, { recursive: true });
+  return { data, val, anneal, model, ckptDir: join(c.out, 'checkpoint'), metricsFile: join(c.out, 'metrics.jsonl') };
+}
+
+/** Where training stands: the model, its optimizer, and the counters a checkpoint keeps. */
+interface Progress {
+  gpt: GPT;
+  opt: AdamW;
+  step: number;
+  tokens: number;
+  seconds: number;
+}
+
+/**
+ * A fresh model, or one continued from a checkpoint: with --resume this run's own (when
+ * out/checkpoint exists), counters and all, metrics.jsonl cut back to its step; with
+ * --resume-from another run's weights and optimizer state, the counters starting again.
+ */
+function resumeOrInit(c: TrainConfig, s: Setup, log: (l: string) => void): Progress {
+  const own = c.resume && existsSync(join(s.ckptDir, 'state.json'));
+  const from = own ? s.ckptDir : c.resume_from;
+  if (!from) {
+    const gpt = new GPT(s.model, initialValues(s.model, c.seed));
+    writeFileSync(s.metricsFile, '');
+    return { gpt, opt: new AdamW(gpt.params, c), step: 0, tokens: 0, seconds: 0 };
+  }
+  const ck = loadCheckpoint(from);
+  if (JSON.stringify(ck.state.model) !== JSON.stringify(s.model)) {
+    const other = `a checkpoint of another model (${JSON.stringify(ck.state.model)})`;
+    throw new UserError(own ? `${from}: ${other}; use another --out or --no-resume` : `${from}: ${other} than this config's (${JSON.stringify(s.model)})`);
+  }
+  checkSameTokenizer(from, ck.state, s.data.tokenizerId);
+  const gpt = new GPT(s.model, ck.weights);
+  const opt = new AdamW(gpt.params, c, { t: ck.state.adam_t, m: ck.m, v: ck.v });
+  if (!own) {
+    writeFileSync(s.metricsFile, '');
+    log(`train: starting from ${from} (its step ${ck.state.step}, ${ck.state.tokens.toLocaleString('en')} tokens)`);
+    return { gpt, opt, step: 0, tokens: 0, seconds: 0 };
+  }
+  const { step, tokens, seconds } = ck.state;
+  // Metrics after the checkpoint were never checkpointed: drop them so the file continues exactly.
+  if (existsSync(s.metricsFile)) {
+    const kept = readFileSync(s.metricsFile, 'utf8').split('\n').filter((l) => l && (JSON.parse(l) as MetricLine).step <= step);
+    writeFileSync(s.metricsFile, kept.map((l) => `${l}\n`).join(''));
+  }
+  log(`train: resumed from ${from} at step ${step}`);
+  return { gpt, opt, step, tokens, seconds };
+}
+
+/**
+ * One optimizer step: micro-batches (blended with the anneal data from `annealFrom` on) ->
+ * gradients, averaged over the micro-batches -> clip -> AdamW at the scheduled rate.
+ */
+function optimizerStep(c: TrainConfig, s: Setup, p: Progress, annealFrom: number): { loss: number; lr: number; gradNorm: number } {
+  const B = c.batch_size;
+  const T = c.context;
+  const vars = [...p.gpt.params.values()];
+  const lr = learningRate(c, p.step);
+  let lossSum = 0;
+  let summed: Record<string, tf.Tensor> | null = null;
+  for (let micro = 0; micro < c.grad_accum; micro++) {
+    const blend = s.anneal && p.step >= annealFrom ? { stream: s.anneal, share: c.anneal_share } : undefined;
+    const batch = trainBatch(s.data, c.seed, p.step, micro, B, T, blend);
+    const { value, grads } = tf.tidy(() => {
+      const [x, y] = toTensors(batch, B, T);
+      return tf.variableGrads(() => p.gpt.loss(x, y), vars);
+    });
+    releaseKept();
+    lossSum += value.dataSync()[0];
+    value.dispose();
+    if (!summed) summed = grads;
+    else {
+      const prev: Record<string, tf.Tensor> = summed;
+      summed = Object.fromEntries(Object.entries(grads).map(([n, g]) => [n, tf.add(prev[n], g)]));
+      tf.dispose([...Object.values(prev), ...Object.values(grads)]);
+    }
+  }
+  const grads = summed as Record<string, tf.Tensor>;
+  if (c.grad_accum > 1) {
+    for (const [n, g] of Object.entries(grads)) {
+      grads[n] = tf.div(g, c.grad_accum);
+      g.dispose();
+    }
+  }
+  const gradNorm = p.opt.step(grads, lr);
+  tf.dispose(Object.values(grads));
+  return { loss: lossSum / c.grad_accum, lr, gradNorm };
+}
+
+/** The metrics of the steps since the last line: throughput, and the latest losses. */
+interface Meter {
+  windowTokens: number;
+  windowSeconds: number;
+  tokensPerS: number;
+  loss: number;
+  val: number | null;
+}
+
+/**
+ * After a step: every log_every steps (and at an evaluation or the last step) a metrics line
+ * with throughput and MFU; every eval_every steps validation loss, perplexity and bits per byte.
+ */
+function record(c: TrainConfig, s: Setup, p: Progress, m: Meter, done: { lr: number; gradNorm: number }, costs: { flops: number; peak: number }, log: (l: string) => void): void {
+  const { step } = p;
+  const line: MetricLine = { step, tokens: p.tokens, loss: Number(m.loss.toFixed(5)), lr: Number(done.lr.toPrecision(4)), grad_norm: Number(done.gradNorm.toPrecision(4)) };
+  const evalNow = s.val && (step % c.eval_every === 0 || step === c.steps);
+  if (step % c.log_every === 0 || evalNow || step === c.steps) {
+    m.tokensPerS = m.windowTokens / m.windowSeconds;
+    const mfu = (m.tokensPerS * costs.flops) / costs.peak;
+    Object.assign(line, { tokens_per_s: Math.round(m.tokensPerS), mfu: Number(mfu.toFixed(4)), seconds: Number(p.seconds.toFixed(2)) });
+    m.windowTokens = 0;
+    m.windowSeconds = 0;
+    if (evalNow && s.val) {
+      m.val = evaluate(p.gpt, s.val, c.eval_batches, c.batch_size, c.context);
+      const b = bitsPerByte(s.val, m.val);
+      Object.assign(line, { val_loss: Number(m.val.toFixed(5)), val_ppl: Number(Math.exp(m.val).toFixed(3)), ...(b === null ? {} : { val_bpb: Number(b.toFixed(4)) }) });
+    }
+    appendFileSync(s.metricsFile, `${JSON.stringify(line)}\n`);
+    log(`step ${step}/${c.steps}: loss ${m.loss.toFixed(4)}${line.val_loss !== undefined ? `, val ${Number(line.val_loss).toFixed(4)} (ppl ${line.val_ppl}${line.val_bpb !== undefined ? `, ${line.val_bpb} bits/byte` : ''})` : ''}, lr ${done.lr.toExponential(2)}, ${Math.round(m.tokensPerS)} tokens/s, MFU ${(100 * mfu).toFixed(1)}%`);
+  }
+}
+
+const bitsPerByte = (val: TokenStream | null, loss: number) => (val?.bytesPerToken ? loss / Math.LN2 / val.bytesPerToken : null);
+
+export async function train(c: TrainConfig, log: (l: string) => void = (l) => process.stderr.write(`${l}\n`)): Promise<TrainResult> {
+  const backend: Backend = await useBackend(c.backend, c.native, c.threads);
+  const s = setup(c);
+  const p = resumeOrInit(c, s, log);
+  const { data, val, model } = s;
   // Annealing: the whole run when it continues a checkpoint, else WSD's decay phase (or the cosine's last share).
   const annealFrom = c.resume_from ? 0 : c.steps - Math.max(1, Math.round(c.steps * c.decay_frac));
-  if (anneal) log(`train: annealing on ${c.anneal_data} (${Math.round(c.anneal_share * 100)}% of each batch) from step ${annealFrom + 1}`);
+  if (s.anneal) log(`train: annealing on ${c.anneal_data} (${Math.round(c.anneal_share * 100)}% of each batch) from step ${annealFrom + 1}`);
   const B = c.batch_size;
   const T = c.context;
   const perStep = B * T * c.grad_accum;
-  const flops = flopsPerToken(model);
-  const peak = c.peak_flops ?? calibrate(B * T, model.d_model);
+  const costs = { flops: flopsPerToken(model), peak: c.peak_flops ?? calibrate(B * T, model.d_model) };
   const params = parameterCount(model);
-  log(`train: ${params.toLocaleString('en')} parameters (${model.layers} layers, d ${model.d_model}, ${model.heads} heads, context ${T}, vocabulary ${model.vocab_size}); backend ${backend.label}; matrix-product peak ${(peak / 1e9).toFixed(1)} GFLOP/s`);
+  log(`train: ${params.toLocaleString('en')} parameters (${model.layers} layers, d ${model.d_model}, ${model.heads} heads, context ${T}, vocabulary ${model.vocab_size}); backend ${backend.label}; matrix-product peak ${(costs.peak / 1e9).toFixed(1)} GFLOP/s`);
   log(`train: ${data.tokens.length.toLocaleString('en')} training tokens${val ? `, ${val.tokens.length.toLocaleString('en')} validation tokens` : ', no validation split'}; ${perStep.toLocaleString('en')} tokens per step, ${c.steps} steps`);
 
-  const vars = [...gpt.params.values()];
-  const write = (line: MetricLine) => appendFileSync(metricsFile, `${JSON.stringify(line)}\n`);
   const save = () =>
-    saveCheckpoint(ckptDir, {
-      state: { format: 'refinery-gpt-1', model, step, tokens, seconds, adam_t: opt.t, tokenizer: data.tokenizer, tokenizer_id: data.tokenizerId, config: c },
-      weights: gpt.values(),
-      ...opt.state(),
+    saveCheckpoint(s.ckptDir, {
+      state: { format: 'refinery-gpt-1', model, step: p.step, tokens: p.tokens, seconds: p.seconds, adam_t: p.opt.t, tokenizer: data.tokenizer, tokenizer_id: data.tokenizerId, config: c },
+      weights: p.gpt.values(),
+      ...p.opt.state(),
     });
-  let lastLoss = Number.NaN;
-  let lastVal: number | null = null;
-  let windowTokens = 0;
-  let windowSeconds = 0;
-  let tokensPerS = 0;
-  const bpb = (loss: number) => (val?.bytesPerToken ? loss / Math.LN2 / val.bytesPerToken : null);
+  const m: Meter = { windowTokens: 0, windowSeconds: 0, tokensPerS: 0, loss: Number.NaN, val: null };
   const startTensors = tf.memory().numTensors;
-  const firstStep = step;
-  while (step < c.steps) {
-    if (c.max_seconds !== undefined && seconds >= c.max_seconds) break;
-    if (c.stop_after !== undefined && step - firstStep >= c.stop_after) break;
+  const firstStep = p.step;
+  while (p.step < c.steps) {
+    if (c.max_seconds !== undefined && p.seconds >= c.max_seconds) break;
+    if (c.stop_after !== undefined && p.step - firstStep >= c.stop_after) break;
     const started = performance.now();
-    const lr = learningRate(c, step);
-    let lossSum = 0;
-    let summed: Record<string, tf.Tensor> | null = null;
-    for (let micro = 0; micro < c.grad_accum; micro++) {
-      const blend = anneal && step >= annealFrom ? { stream: anneal, share: c.anneal_share } : undefined;
-      const batch = trainBatch(data, c.seed, step, micro, B, T, blend);
-      const { value, grads } = tf.tidy(() => {
-        const [x, y] = toTensors(batch, B, T);
-        return tf.variableGrads(() => gpt.loss(x, y), vars);
-      });
-      releaseKept();
-      lossSum += value.dataSync()[0];
-      value.dispose();
-      if (!summed) summed = grads;
-      else {
-        const prev: Record<string, tf.Tensor> = summed;
-        summed = Object.fromEntries(Object.entries(grads).map(([n, g]) => [n, tf.add(prev[n], g)]));
-        tf.dispose([...Object.values(prev), ...Object.values(grads)]);
-      }
-    }
-    const grads = summed as Record<string, tf.Tensor>;
-    if (c.grad_accum > 1) {
-      for (const [n, g] of Object.entries(grads)) {
-        grads[n] = tf.div(g, c.grad_accum);
-        g.dispose();
-      }
-    }
-    const gradNorm = opt.step(grads, lr);
-    tf.dispose(Object.values(grads));
-    lastLoss = lossSum / c.grad_accum;
-    if (!Number.isFinite(lastLoss)) throw new Error(`train: the loss is ${lastLoss} at step ${step + 1}; lower --lr`);
+    const done = optimizerStep(c, s, p, annealFrom);
+    m.loss = done.loss;
+    if (!Number.isFinite(m.loss)) throw new Error(`train: the loss is ${m.loss} at step ${p.step + 1}; lower --lr`);
     const dt = (performance.now() - started) / 1000;
-    step++;
-    tokens += perStep;
-    seconds += dt;
-    windowTokens += perStep;
-    windowSeconds += dt;
-    const line: MetricLine = { step, tokens, loss: Number(lastLoss.toFixed(5)), lr: Number(lr.toPrecision(4)), grad_norm: Number(gradNorm.toPrecision(4)) };
-    const evalNow = val && (step % c.eval_every === 0 || step === c.steps);
-    if (step % c.log_every === 0 || evalNow || step === c.steps) {
-      tokensPerS = windowTokens / windowSeconds;
-      Object.assign(line, { tokens_per_s: Math.round(tokensPerS), mfu: Number(((tokensPerS * flops) / peak).toFixed(4)), seconds: Number(seconds.toFixed(2)) });
-      windowTokens = 0;
-      windowSeconds = 0;
-      if (evalNow && val) {
-        lastVal = evaluate(gpt, val, c.eval_batches, B, T);
-        const b = bpb(lastVal);
-        Object.assign(line, { val_loss: Number(lastVal.toFixed(5)), val_ppl: Number(Math.exp(lastVal).toFixed(3)), ...(b === null ? {} : { val_bpb: Number(b.toFixed(4)) }) });
-      }
-      write(line);
-      log(`step ${step}/${c.steps}: loss ${lastLoss.toFixed(4)}${line.val_loss !== undefined ? `, val ${Number(line.val_loss).toFixed(4)} (ppl ${line.val_ppl}${line.val_bpb !== undefined ? `, ${line.val_bpb} bits/byte` : ''})` : ''}, lr ${lr.toExponential(2)}, ${Math.round(tokensPerS)} tokens/s, MFU ${(100 * (tokensPerS * flops) / peak).toFixed(1)}%`);
-    }
-    if (step % c.checkpoint_every === 0 || step === c.steps) save();
-    if (step === 2) {
+    p.step++;
+    p.tokens += perStep;
+    p.seconds += dt;
+    m.windowTokens += perStep;
+    m.windowSeconds += dt;
+    record(c, s, p, m, done, costs, log);
+    if (p.step % c.checkpoint_every === 0 || p.step === c.steps) save();
+    if (p.step === 2) {
       // After the first steps every tensor that lives across steps exists: the count must not grow.
       const now = tf.memory().numTensors;
-      if (now > startTensors + 4 * vars.length) log(`train: warning: ${now - startTensors} tensors more than at the start`);
+      if (now > startTensors + 4 * p.gpt.params.size) log(`train: warning: ${now - startTensors} tensors more than at the start`);
     }
   }
-  if (step < c.steps) save();
-  const lines = readFileSync(metricsFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as MetricLine);
+  if (p.step < c.steps) save();
+  const lines = readFileSync(s.metricsFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as MetricLine);
   writeFileSync(join(c.out, 'loss.svg'), lossSvg(lines, `${params.toLocaleString('en')}-parameter GPT: loss by step`));
   const result: TrainResult = {
-    steps: step,
-    tokens,
-    seconds,
-    loss: lastLoss,
-    val_loss: lastVal,
-    val_bpb: lastVal === null ? null : bpb(lastVal),
-    tokens_per_s: tokensPerS,
-    mfu: tokensPerS ? (tokensPerS * flops) / peak : null,
+    steps: p.step,
+    tokens: p.tokens,
+    seconds: p.seconds,
+    loss: m.loss,
+    val_loss: m.val,
+    val_bpb: m.val === null ? null : bitsPerByte(val, m.val),
+    tokens_per_s: m.tokensPerS,
+    mfu: m.tokensPerS ? (m.tokensPerS * costs.flops) / costs.peak : null,
     backend: backend.label,
     parameters: params,
   };
-  gpt.dispose();
-  opt.dispose();
+  p.gpt.dispose();
+  p.opt.dispose();
   return result;
 }

@@ -7,8 +7,9 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { brownTexts } from '../brown.js';
+import { UserError } from '../../pipeline/core/errors.js';
 import type { Random } from '../../pipeline/core/random.js';
+import { brownTexts, corpusMissing } from '../brown.js';
 
 const require = createRequire(import.meta.url);
 
@@ -18,7 +19,7 @@ function packageDir(name: string): string {
     const dir = join(base, name);
     if (existsSync(join(dir, 'package.json'))) return dir;
   }
-  throw new Error(`package ${name} is not installed (npm ci installs it)`);
+  throw new UserError(corpusMissing(name));
 }
 
 export interface Section {

@@ -81,7 +81,10 @@ export interface Sink {
 
 export interface SinkOptions {
   dir: string;
+  /** The file name prefix of this task's parts (`part-00007`). */
   base: string;
+  /** The task's index: a sink that writes its own files names them by it, never by parsing `base`. */
+  task: number;
   columns: readonly ColumnSpec[];
   metadata: Record<string, string>;
   maxPartBytes?: number;
@@ -234,7 +237,7 @@ export async function runTask(run: TaskRun): Promise<TaskStats> {
     for (const step of steps) columns = mergeColumns(columns, step.adds ?? [], step.removes ?? []);
     const stepStats = steps.map((s) => newStepStats(s.name, s.kind));
     stats.steps.push(...stepStats);
-    keptSink = (stage.sink?.(config) ?? shardSink)({ dir: out, base, columns, metadata, maxPartBytes: run.maxPartBytes });
+    keptSink = (stage.sink?.(config) ?? shardSink)({ dir: out, base, task: task.index, columns, metadata, maxPartBytes: run.maxPartBytes });
 
     let sinceProgress = 0;
     let bytesSinceProgress = 0;

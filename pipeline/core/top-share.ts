@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { hashString } from '../text/hash.js';
+import { hashString } from './hash.js';
 import { layout, writeFileAtomic } from './layout.js';
 import type { Doc } from './schema.js';
 import type { Sink, SinkOptions } from './stage.js';

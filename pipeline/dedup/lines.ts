@@ -22,7 +22,7 @@ import { mapPhase, type Operation, type Phase } from '../core/plan.js';
 import type { Doc } from '../core/schema.js';
 import { openShard } from '../core/shard-reader.js';
 import { defineStage, drop, type Sink, type SinkOptions } from '../core/stage.js';
-import { hash64, hashKey, mix32 } from '../text/hash.js';
+import { hash64, hashKey, mix32 } from '../core/hash.js';
 import { normalizeForDedup } from '../text/normalize.js';
 import { ExternalSorter } from './external-sort.js';
 import { KeyRecords, readKeySlice, readWords, writeKeyFile } from './work.js';

@@ -11,8 +11,8 @@
  * with probability s^rows for Jaccard similarity s: a pair is a candidate with probability
  * 1 - (1 - s^rows)^bands.
  */
+import { combine, hashString, mix32 } from '../core/hash.js';
 import { normalizeForDedup } from '../text/normalize.js';
-import { combine, hashString, mix32 } from '../text/hash.js';
 
 export interface MinHashConfig {
   bands: number;

@@ -5,10 +5,10 @@
  * for the cluster step's keeper rule and the filter's reasons.
  */
 import * as z from 'zod';
+import { hash64 } from '../core/hash.js';
 import { writeFileAtomic } from '../core/layout.js';
 import type { Doc } from '../core/schema.js';
 import { defineStage, type Sink, type SinkOptions } from '../core/stage.js';
-import { hash64 } from '../text/hash.js';
 import { normalizeForDedup } from '../text/normalize.js';
 import { MinHasher } from './minhash.js';
 import { KeyRecords, paths, writeKeyFile } from './work.js';
@@ -63,7 +63,7 @@ class KeySink implements Sink {
     opts: SinkOptions,
     private readonly c: SignatureConfig,
   ) {
-    this.task = Number(/(\d+)$/.exec(opts.base)?.[1] ?? 0);
+    this.task = opts.task;
     this.kinds = keyKinds(c);
     this.records = this.kinds.map(() => new KeyRecords());
     this.hasher = c.mode === 'minhash' ? new MinHasher({ bands: c.bands, rows: c.rows, shingle: c.shingle, bits: c.hash_bits as 32 | 64, seed: c.seed }) : null;

@@ -24,7 +24,7 @@ import { ShardWriter } from '../core/shard-writer.js';
 import { inValidation } from '../core/split.js';
 import { defineStage, drop, shardSink, type Sink, type SinkOptions, type Step } from '../core/stage.js';
 import { readTaskStats, sumStats } from '../core/stats.js';
-import { hashString, mix32 } from '../text/hash.js';
+import { hashString, mix32 } from '../core/hash.js';
 import { Tokenizer } from '../tokenize/tokenizer.js';
 import { BINS, planMix, type DomainCount, type MixPlan } from './plan.js';
 

@@ -9,7 +9,7 @@
  * counts, as the Gopher paper means); ratios over a document without words are 0, not a crash.
  */
 import * as z from 'zod';
-import { combine, hashString } from '../text/hash.js';
+import { combine, hashString } from '../core/hash.js';
 import { TextView, duplicates, hasLetter, isSymbolWord, sentences } from './text-view.js';
 
 export interface RuleCheck {
@@ -237,7 +237,7 @@ export interface C4Result {
 }
 
 /** C4's line clean-up and document rules; `checks` ends at the first failure unless `all`. */
-export function c4Quality(text: string, c: C4, all = false): C4Result {
+export function c4Quality(text: string | TextView, c: C4, all = false): C4Result {
   const f = 'c4';
   const removed: Record<string, number> = {};
   const remove = (why: string) => (removed[why] = (removed[why] ?? 0) + 1);
@@ -246,7 +246,7 @@ export function c4Quality(text: string, c: C4, all = false): C4Result {
   let sentenceCount = 0;
   let lorem = false;
   let curly = false;
-  for (const raw of new TextView(text).splitLines) {
+  for (const raw of (typeof text === 'string' ? new TextView(text) : text).splitLines) {
     let line = raw.trim();
     const words = line.split(/\s+/).filter(Boolean);
     if (words.some((w) => w.length > c.c4_max_word_length)) {
@@ -326,6 +326,34 @@ export function* finewebQuality(v: TextView, c: FineWeb): Generator<RuleCheck> {
 export const heuristicOptions = gopherRepetitionOptions.extend(gopherQualityOptions.shape).extend(c4Options.shape).extend(finewebOptions.shape);
 export type HeuristicConfig = z.infer<typeof heuristicOptions>;
 
+/** What one family found in a text. */
+export interface FamilyResult {
+  /** The family's checks in order; a lazy sequence, so a filter can stop at the first failure. */
+  checks: Iterable<RuleCheck>;
+  /** The text after the family's clean-up, for a family that rewrites it (C4). */
+  text?: string;
+  /** Lines the clean-up removed, by reason. */
+  removed?: Record<string, number>;
+}
+
+/** A family of rules: the quality stage makes each one a step, `judge` runs them in turn. */
+export interface RuleFamily {
+  name: string;
+  /** The family rewrites the text it passes (C4's line clean-up): a transform step, not a filter. */
+  cleans?: boolean;
+  enabled(c: HeuristicConfig): boolean;
+  /** `all`: yield every check, past the first failure (families that stop early on their own need it). */
+  run(v: TextView, c: HeuristicConfig, all: boolean): FamilyResult;
+}
+
+/** The families in FineWeb's order: each runs on the text the ones before it left. */
+export const RULE_FAMILIES: readonly RuleFamily[] = [
+  { name: 'gopher-repetition', enabled: (c) => c.gopher_repetition, run: (v, c) => ({ checks: gopherRepetition(v, c) }) },
+  { name: 'gopher-quality', enabled: (c) => c.gopher_quality, run: (v, c) => ({ checks: gopherQuality(v, c) }) },
+  { name: 'c4', cleans: true, enabled: (c) => c.c4, run: (v, c, all) => c4Quality(v, c, all) },
+  { name: 'fineweb', enabled: (c) => c.fineweb, run: (v, c) => ({ checks: finewebQuality(v, c) }) },
+];
+
 export interface Verdict {
   /** The text after C4's line clean-up (the input text when C4 is off). */
   text: string;
@@ -336,38 +364,25 @@ export interface Verdict {
   linesRemoved: Record<string, number>;
 }
 
-/**
- * All enabled families in FineWeb's order (repetition, quality, C4, FineWeb on C4's text);
- * stops at the first failure unless `all`.
- */
+/** All enabled families of `RULE_FAMILIES`; stops at the first failure unless `all`. */
 export function judge(text: string, c: HeuristicConfig, all = false): Verdict {
   const checks: RuleCheck[] = [];
   let failed: RuleCheck | null = null;
-  const take = (gen: Iterable<RuleCheck>): boolean => {
-    for (const check of gen) {
+  let view = new TextView(text);
+  const linesRemoved: Record<string, number> = {};
+  for (const family of RULE_FAMILIES) {
+    if (!family.enabled(c)) continue;
+    const r = family.run(view, c, all);
+    for (const check of r.checks) {
       checks.push(check);
       if (!check.pass && !failed) {
         failed = check;
-        if (!all) return false;
+        if (!all) break;
       }
     }
-    return true;
-  };
-  const view = new TextView(text);
-  let cleaned = text;
-  let linesRemoved: Record<string, number> = {};
-  const go =
-    (!c.gopher_repetition || take(gopherRepetition(view, c))) &&
-    (!c.gopher_quality || take(gopherQuality(view, c))) &&
-    (!c.c4 ||
-      take(
-        (() => {
-          const r = c4Quality(text, c, all);
-          cleaned = r.text;
-          linesRemoved = r.removed;
-          return r.checks;
-        })(),
-      ));
-  if (go && c.fineweb) take(finewebQuality(cleaned === text ? view : new TextView(cleaned), c));
-  return { text: cleaned, checks, failed, linesRemoved };
+    for (const [why, n] of Object.entries(r.removed ?? {})) linesRemoved[why] = (linesRemoved[why] ?? 0) + n;
+    if (r.text !== undefined && r.text !== view.text) view = new TextView(r.text);
+    if (failed && !all) break;
+  }
+  return { text: view.text, checks, failed, linesRemoved };
 }

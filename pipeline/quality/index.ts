@@ -18,7 +18,7 @@ import { ScoreSink, inTop, readPairs, tieOf, topCut, type TopCut } from '../core
 import type { Doc } from '../core/schema.js';
 import { defineStage, drop, type Step, type TaskContext } from '../core/stage.js';
 import { Classifier, readModelInfo } from '../classify/fasttext.js';
-import { c4Quality, finewebQuality, gopherQuality, gopherRepetition, heuristicOptions, type RuleCheck } from './heuristics.js';
+import { RULE_FAMILIES, heuristicOptions, type RuleCheck } from './heuristics.js';
 import { TextView } from './text-view.js';
 
 export const classifierOptions = z.object({
@@ -57,33 +57,21 @@ async function qualitySteps(config: StageConfig, task: { index: number }, ctx: T
     if (cache?.doc !== doc || cache.text !== text) cache = { doc, text, view: new TextView(text) };
     return cache.view;
   };
-  const family = (name: string, checks: (v: TextView) => Iterable<RuleCheck>): Step => ({
-    name,
-    kind: 'filter',
-    apply(doc) {
-      for (const check of checks(view(doc))) if (!check.pass) return failure(check);
-      return undefined;
-    },
-  });
-  const steps: Step[] = [];
-  if (config.gopher_repetition) steps.push(family('gopher-repetition', (v) => gopherRepetition(v, config)));
-  if (config.gopher_quality) steps.push(family('gopher-quality', (v) => gopherQuality(v, config)));
-  if (config.c4) {
-    steps.push({
-      name: 'c4',
-      kind: 'transform',
+  // Each family is a step: a filter, or a transform for a family that cleans the text (C4).
+  const steps: Step[] = RULE_FAMILIES.filter((f) => f.enabled(config)).map(
+    (family): Step => ({
+      name: family.name,
+      kind: family.cleans ? 'transform' : 'filter',
       apply(doc) {
-        const r = c4Quality(typeof doc.text === 'string' ? doc.text : '', config);
-        for (const [why, n] of Object.entries(r.removed)) ctx.count(`c4 lines removed:${why}`, n);
-        const failed = r.checks.find((x) => !x.pass);
+        const r = family.run(view(doc), config, false);
+        for (const [why, n] of Object.entries(r.removed ?? {})) ctx.count(`${family.name} lines removed:${why}`, n);
+        for (const check of r.checks) if (!check.pass) return failure(check);
         // An excluded document keeps its original text, so the exclusion shard shows what was judged.
-        if (failed) return failure(failed);
-        doc.text = r.text;
+        if (r.text !== undefined) doc.text = r.text;
         return undefined;
       },
-    });
-  }
-  if (config.fineweb) steps.push(family('fineweb', (v) => finewebQuality(v, config)));
+    }),
+  );
   if (config.classifier) {
     const column = scoreColumn(config);
     const min = config.min_score;

@@ -1,10 +1,14 @@
 {
+  "variables": {
+    "blas_include_dirs%": "",
+    "blas_libraries%": "-lopenblas"
+  },
   "targets": [
     {
       "target_name": "refinery_blas",
       "sources": ["blas.c"],
-      "include_dirs": ["/usr/include/x86_64-linux-gnu", "/usr/include/openblas"],
-      "libraries": ["-lopenblas"],
+      "include_dirs": ["<@(blas_include_dirs)"],
+      "libraries": ["<@(blas_libraries)"],
       "cflags": ["-O2"]
     }
   ]

@@ -1,24 +1,114 @@
 /**
  * `npm run build:native` (run by `npm ci` through `prepare`): builds the OpenBLAS matrix
- * product addon with node-gyp against Node's own headers. Optional: without OpenBLAS
- * (Debian: apt-get install libopenblas-dev) or a compiler it says so and the trainer uses
- * WebAssembly's matrix product instead.
+ * product addon with node-gyp against Node's own headers. Optional: without OpenBLAS or a
+ * compiler it says so and the trainer uses WebAssembly's matrix product instead.
+ *
+ * OpenBLAS is found by pkg-config (`openblas`, then `cblas`) when it answers, else by looking
+ * in the usual places of this machine: /usr and /usr/local with the compiler's multiarch
+ * folder (x86_64-linux-gnu, aarch64-linux-gnu, ...) and one level of subfolders
+ * (openblas/, openblas-pthread/), and Homebrew's and MacPorts' prefixes.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+/** Where OpenBLAS was found: compiler include folders and linker flags. */
+interface Blas {
+  how: string;
+  include: string[];
+  libraries: string[];
+}
+
+const PREFIXES = ['/usr', '/usr/local', '/opt/homebrew/opt/openblas', '/usr/local/opt/openblas', '/opt/homebrew', '/opt/local', '/opt/OpenBLAS'];
+const LIBRARIES = ['libopenblas.so', 'libopenblas.dylib', 'libopenblas.a'];
+
+/** A command's standard output, or null when it is missing or fails. */
+function output(command: string, args: string[]): string | null {
+  const r = spawnSync(command, args, { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() : null;
+}
+
+/** OpenBLAS's own cblas.h: it declares openblas_set_num_threads, which blas.c calls; another BLAS's does not. */
+const openBlasHeader = (dir: string) => {
+  const file = join(dir, 'cblas.h');
+  return existsSync(file) && readFileSync(file, 'utf8').includes('openblas_set_num_threads');
+};
+
+const subdirs = (dir: string): string[] => {
+  try {
+    return readdirSync(dir, { withFileTypes: true })
+      .filter((e) => e.isDirectory() || e.isSymbolicLink())
+      .map((e) => join(dir, e.name));
+  } catch {
+    return [];
+  }
+};
+
+/**
+ * A library folder outside /usr (/opt/OpenBLAS/lib, say) gets an rpath too, so the addon loads
+ * the OpenBLAS it was linked with; the system's own are left to the loader (and Debian's
+ * alternatives between OpenBLAS builds).
+ */
+const withRpath = (flags: string[]) => flags.flatMap((f) => (f.startsWith('-L') && !f.startsWith('-L/usr/') ? [f, `-Wl,-rpath,${f.slice(2)}`] : [f]));
+
+function fromPkgConfig(): Blas | null {
+  for (const name of ['openblas', 'cblas']) {
+    const flags = output('pkg-config', ['--cflags', '--libs', name])?.split(/\s+/).filter(Boolean);
+    if (!flags) continue;
+    const include = flags.filter((f) => f.startsWith('-I')).map((f) => f.slice(2));
+    if (![...include, '/usr/include'].some(openBlasHeader)) continue;
+    return { how: `pkg-config ${name}`, include, libraries: withRpath(flags.filter((f) => !f.startsWith('-I'))) };
+  }
+  return null;
+}
+
+/** The compiler's multiarch folder name (x86_64-linux-gnu), or null (macOS, or no gcc). */
+function multiarch(): string | null {
+  return output('gcc', ['-print-multiarch']) || output('cc', ['-print-multiarch']) || null;
+}
+
+function candidates(arch: string | null): { include: string[]; lib: string[] } {
+  const include: string[] = [];
+  const lib: string[] = [];
+  for (const prefix of PREFIXES) {
+    for (const dir of [join(prefix, 'include'), ...(arch ? [join(prefix, 'include', arch)] : [])]) include.push(dir, ...subdirs(dir));
+    for (const dir of [join(prefix, 'lib'), ...(arch ? [join(prefix, 'lib', arch)] : []), join(prefix, 'lib64')]) {
+      lib.push(dir, ...subdirs(dir).filter((d) => d.includes('openblas')));
+    }
+  }
+  return { include, lib };
+}
+
+function search(): Blas | { missing: string; arch: string | null } {
+  const arch = multiarch();
+  const { include, lib } = candidates(arch);
+  const header = include.find(openBlasHeader);
+  const library = lib.find((dir) => LIBRARIES.some((f) => existsSync(join(dir, f))));
+  if (!header || !library) return { missing: !header && !library ? "neither OpenBLAS's cblas.h nor libopenblas is" : header ? 'libopenblas is not' : "OpenBLAS's cblas.h is not", arch };
+  return { how: `${join(header, 'cblas.h')} and ${library}`, include: [header], libraries: withRpath([`-L${library}`, '-lopenblas']) };
+}
+
+/** Words for gyp's `<@(...)`, which splits a string as sh does. */
+const shellWords = (words: string[]) => words.map((w) => (/^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`)).join(' ');
+
 const source = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'trainer', 'native');
-const header = ['/usr/include/x86_64-linux-gnu/cblas.h', '/usr/include/cblas.h', '/usr/include/openblas/cblas.h'].find(existsSync);
-if (!header) {
-  console.log('build:native: no OpenBLAS headers (apt-get install libopenblas-dev): the trainer will use WebAssembly matrix products');
+const found = fromPkgConfig() ?? search();
+if (!('how' in found)) {
+  const where = `${PREFIXES.join(', ')} (include/ and lib/${found.arch ? `, their ${found.arch}/` : ''} and the folders in them)`;
+  console.log(
+    `build:native: OpenBLAS not found: pkg-config knows no "openblas" or "cblas", and ${found.missing} in any of ${where}. ` +
+      'Install it (Debian/Ubuntu: apt-get install libopenblas-dev; macOS: brew install openblas) or point PKG_CONFIG_PATH at its openblas.pc; ' +
+      'until then the trainer uses WebAssembly matrix products',
+  );
   process.exit(0);
 }
+console.log(`build:native: OpenBLAS from ${found.how}`);
 // npm runs scripts with its own node-gyp and the nodedir of its config (Node's installed headers).
 const gyp = process.env.npm_config_node_gyp ?? join(dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
 const nodedir = process.env.npm_config_nodedir ?? resolve(dirname(process.execPath), '..');
-const r = spawnSync(process.execPath, [gyp, 'rebuild', `--nodedir=${nodedir}`], { cwd: source, encoding: 'utf8' });
+const args = [gyp, 'rebuild', `--nodedir=${nodedir}`, '--', `-Dblas_include_dirs=${shellWords(found.include)}`, `-Dblas_libraries=${shellWords(found.libraries)}`];
+const r = spawnSync(process.execPath, args, { cwd: source, encoding: 'utf8' });
 if (r.status !== 0) {
   console.log(`build:native: node-gyp failed; the trainer will use WebAssembly matrix products\n${(r.stderr || r.stdout).split('\n').slice(-8).join('\n')}`);
   process.exit(0);

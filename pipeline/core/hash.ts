@@ -1,6 +1,7 @@
 /**
- * Fast non-cryptographic hashing on 32-bit integers (Math.imul), for dedup's hot loops:
- * no BigInt, no per-call allocation. 64-bit hashes are two independent 32-bit halves.
+ * Fast non-cryptographic hashing on 32-bit integers (Math.imul), for dedup's hot loops, the
+ * validation split, score ties and the trainer's batches: no BigInt, no per-call allocation.
+ * 64-bit hashes are two independent 32-bit halves.
  */
 
 /** murmur3's finaliser: spreads every input bit over the output. */
