@@ -79,7 +79,7 @@ class LineKeySink implements Sink {
     opts: SinkOptions,
     private readonly c: z.infer<typeof lineKeyOptions>,
   ) {
-    this.task = Number(/(\d+)$/.exec(opts.base)?.[1] ?? 0);
+    this.task = opts.task;
   }
 
   write(doc: Doc): void {

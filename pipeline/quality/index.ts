@@ -107,22 +107,21 @@ async function qualitySteps(config: StageConfig, task: { index: number }, ctx: T
   return steps;
 }
 
-export const qualityStage = defineStage({
-  name: 'quality',
+/** The rules and the classifier over one task: the filter pass, and the scoring pass of --keep-top. */
+const qualityPass = {
   internal: true,
-  summary: 'heuristic quality rules and a fastText classifier',
   options: stageOptions,
   input: { kind: 'shards' },
-  steps: (config, _columns, task, ctx) => qualitySteps(config, task, ctx),
-});
+  steps: (config: StageConfig, _columns: unknown, task: { index: number }, ctx: TaskContext) => qualitySteps(config, task, ctx),
+} as const;
 
+export const qualityStage = defineStage({ ...qualityPass, name: 'quality', summary: 'heuristic quality rules and a fastText classifier' });
+
+/** Records the scores of the documents that pass the rules instead of writing shards. */
 export const scoreStage = defineStage({
+  ...qualityPass,
   name: 'quality-scores',
-  internal: true,
   summary: 'quality --keep-top: score the documents that pass the rules',
-  options: stageOptions,
-  input: { kind: 'shards' },
-  steps: (config, _columns, task, ctx) => qualitySteps(config, task, ctx),
   sink: (config) => (opts) => new ScoreSink(opts, (doc) => Number(doc[scoreColumn(config)])),
 });
 
