@@ -10,7 +10,7 @@ import { availableParallelism } from 'node:os';
 import * as z from 'zod';
 import { byteSize, configHash } from './config.js';
 import { RunError, UserError, errorMessage } from './errors.js';
-import { inputIdentity, listTasks } from './inputs.js';
+import { doneForSameInput, inputIdentity, listTasks } from './inputs.js';
 import { ensureLayout, layout, writeFileAtomic } from './layout.js';
 import { claimDir, legacyOutput, refuseInputOverlap, removeOwned } from './owned-dirs.js';
 import { Progress, formatBytes, formatCount, type ProgressMode } from './progress.js';
@@ -204,16 +204,20 @@ export async function runStage(run: StageRun): Promise<StageResult> {
     inputs: inputIdentity(tasks),
     tasks: tasks.length,
   };
-  // Bad input shards are refused before anything is written.
-  if (stage.input.kind === 'shards') {
-    for (const t of tasks) await (await openShard(t.path)).close();
-  }
+  // Bad input shards, and inputs without the columns the stage reads, are refused before anything is written.
+  if (stage.input.kind === 'shards') await checkInputShards(stage, config, tasks);
   prepareOutput(out, base, options.overwrite, reads);
   ensureLayout(out);
   writeManifest(out, base);
 
   const mine = tasks.filter((t) => t.index % placement.worldSize === placement.rank);
-  const pending = mine.filter((t) => !existsSync(layout.doneFile(out, t.index)));
+  const marker = (t: TaskInput) => (existsSync(layout.doneFile(out, t.index)) ? readFileSync(layout.doneFile(out, t.index), 'utf8') : null);
+  const markers = new Map(mine.map((t) => [t.index, marker(t)]));
+  const changed = mine.filter((t) => { const m = markers.get(t.index); return m != null && !doneForSameInput(m, t); });
+  if (changed.length > 0) {
+    log(`${stage.name}: ${plural(changed.length, 'input')} changed since ${changed.length === 1 ? 'its task' : 'their tasks'} ran (${changed[0].path}${changed.length > 1 ? ', ...' : ''}): running again`);
+  }
+  const pending = mine.filter((t) => markers.get(t.index) == null || changed.includes(t));
   const skipped = mine.length - pending.length;
   const workers = Math.max(1, Math.min(options.workers ?? availableParallelism(), pending.length));
   const where = placement.worldSize > 1 ? `, rank ${placement.rank}/${placement.worldSize} (${placement.from})` : '';
@@ -255,6 +259,41 @@ export async function runStage(run: StageRun): Promise<StageResult> {
   }
   log(summaryLine(stage.name, totals, pending.length - failed.length, failed.length));
   return { out, placement, ran: pending.length - failed.length, skipped, failed, totals };
+}
+
+/**
+ * Every input shard opens, and has the columns the stage needs; a needed column must hold a
+ * value somewhere (checked on the first record batch of each shard until one has: raw HTML
+ * shards hold text only as nulls).
+ */
+async function checkInputShards(stage: Stage, config: StageConfig, tasks: readonly TaskInput[]): Promise<void> {
+  const needs = stage.needs?.(config) ?? [];
+  const filled = new Set<string>();
+  let rowsSeen = false;
+  for (const t of tasks) {
+    const shard = await openShard(t.path);
+    try {
+      for (const need of needs) {
+        if (!shard.columns.some((c) => c.name === need.name)) {
+          throw new UserError(`${t.path}: has no "${need.name}" column, which ${stage.name} reads (${need.from})`);
+        }
+      }
+      const open = needs.filter((n) => !filled.has(n.name));
+      if (open.length === 0) continue;
+      for await (const batch of shard.readBatches()) {
+        rowsSeen ||= batch.numRows > 0;
+        for (const n of open) if ((batch.getChild(n.name)?.nullCount ?? batch.numRows) < batch.numRows) filled.add(n.name);
+        break;
+      }
+    } finally {
+      await shard.close();
+    }
+  }
+  const empty = needs.find((n) => !filled.has(n.name));
+  // Inputs without rows (everything excluded upstream) pass: there is nothing to read.
+  if (empty && rowsSeen) {
+    throw new UserError(`${stage.name}: the "${empty.name}" column is null in every input shard; ${stage.name} reads it (${empty.from})`);
+  }
 }
 
 const plural = (n: number, word: string) => `${formatCount(n)} ${word}${n === 1 ? '' : 's'}`;

@@ -104,6 +104,25 @@ export function listTasks(spec: InputSpec, inputs: readonly string[]): TaskInput
 /** What identifies the inputs of a run, for the rerun check. */
 export const inputIdentity = (tasks: readonly TaskInput[]) => tasks.map((t) => (isRemote(t.path) ? t.path : resolve(t.path)));
 
+/**
+ * What a task reads, as its done marker records it: the file's path, size and modification
+ * time. An upstream stage that runs again rewrites its shards under the same names: their
+ * identity changes, so the downstream tasks that read the old ones run again.
+ */
+export function taskIdentity(task: TaskInput): string {
+  if (isRemote(task.path)) return `${JSON.stringify({ path: task.path })}\n`;
+  const st = statSync(task.path);
+  return `${JSON.stringify({ path: resolve(task.path), size: st.size, mtime_ms: st.mtimeMs })}\n`;
+}
+
+/**
+ * Whether a done marker was written for the input as it is now. Markers of earlier versions
+ * hold only the path: they count as done.
+ */
+export function doneForSameInput(marker: string, task: TaskInput): boolean {
+  return !marker.startsWith('{') || marker === taskIdentity(task);
+}
+
 /** The columns of every input shard, to check a column a stage needs before any task runs. */
 export async function shardColumns(inputs: readonly string[]): Promise<{ path: string; columns: readonly ColumnSpec[] }[]> {
   const out: { path: string; columns: readonly ColumnSpec[] }[] = [];

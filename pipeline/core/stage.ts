@@ -10,6 +10,7 @@
 import { performance } from 'node:perf_hooks';
 import type * as z from 'zod';
 import { errorMessage } from './errors.js';
+import { taskIdentity } from './inputs.js';
 import { clearTaskOutputs, ensureLayout, layout, writeFileAtomic } from './layout.js';
 import {
   EXCLUSION_COLUMNS,
@@ -104,7 +105,8 @@ export interface StageDef<C extends z.ZodObject> {
   /** Longer help shown by `refinery <stage> --help`. */
   description?: string;
   options: C;
-  input: InputSpec;
+  /** What a task reads: shards (the default), or files of other kinds (ingest, import). */
+  input?: InputSpec;
   /** Turn options into inputs (a crawl id into file URLs, say) before tasks are listed. */
   resolveInputs?(config: z.infer<C>, inputs: readonly string[]): Promise<string[]>;
   /** Turn one input file into documents. Defaults to reading a shard. */
@@ -112,7 +114,22 @@ export interface StageDef<C extends z.ZodObject> {
   /** The chain of steps for one task; `columns` are those of its input. */
   steps?(config: z.infer<C>, columns: readonly ColumnSpec[], task: TaskInput, ctx: TaskContext): Step[] | Promise<Step[]>;
   sink?(config: z.infer<C>): SinkFactory;
+  /**
+   * Columns the stage reads (for this config), with what makes them: an input without one,
+   * or whose every value is null, is refused before any task runs.
+   */
+  needs?(config: z.infer<C>): readonly NeededColumn[];
 }
+
+export interface NeededColumn {
+  name: string;
+  /** What writes it, for the message ("run refinery extract first"). */
+  from: string;
+}
+
+/** The main text, which every stage after extract reads. */
+export const TEXT_COLUMN: NeededColumn = { name: 'text', from: 'refinery extract writes it from raw HTML, refinery import from JSONL; run one of them first' };
+export const needsText = (): readonly NeededColumn[] => [TEXT_COLUMN];
 
 export type StageConfig = Record<string, unknown>;
 
@@ -128,11 +145,12 @@ export interface Stage {
   open?(task: TaskInput, config: StageConfig, ctx: TaskContext): Promise<TaskSource>;
   steps?(config: StageConfig, columns: readonly ColumnSpec[], task: TaskInput, ctx: TaskContext): Step[] | Promise<Step[]>;
   sink?(config: StageConfig): SinkFactory;
+  needs?(config: StageConfig): readonly NeededColumn[];
 }
 
 /** Declare a stage with a typed config; configs are always parsed with `options` before use. */
 export function defineStage<C extends z.ZodObject>(def: StageDef<C>): Stage {
-  return def as unknown as Stage;
+  return { input: { kind: 'shards' }, ...def } as unknown as Stage;
 }
 
 export const shardSink: SinkFactory = (opts) => new ShardWriter(opts);
@@ -171,6 +189,8 @@ export async function runTask(run: TaskRun): Promise<TaskStats> {
   ensureLayout(out);
   clearTaskOutputs(out, task.index);
   injectFault(task.index, run.attempt ?? 0);
+  // The input as it is when read: the done marker records it, so a rewritten input runs the task again.
+  const identity = taskIdentity(task);
 
   const read = newStepStats('read', 'read');
   const stats: TaskStats = { ...emptyCounts(), task: task.index, input: task.path, steps: [read], problems: [], problems_total: 0, outputs: [], excluded_outputs: [] };
@@ -299,7 +319,7 @@ export async function runTask(run: TaskRun): Promise<TaskStats> {
   }
   stats.seconds = Math.round((performance.now() - started)) / 1000;
   writeFileAtomic(layout.statsFile(out, task.index), JSON.stringify(stats, null, 1));
-  writeFileAtomic(layout.doneFile(out, task.index), `${task.path}\n`);
+  writeFileAtomic(layout.doneFile(out, task.index), identity);
   return stats;
 }
 

@@ -30,7 +30,6 @@ export const filterStage = defineStage({
   internal: true,
   summary: 'dedup step 4: drop what the clusters do not keep',
   options: filterStageOptions,
-  input: { kind: 'shards' },
   steps(config, _columns, task): Step[] {
     let assignment: ClusterAssignment;
     try {

@@ -21,7 +21,7 @@ import { removeOwned } from '../core/owned-dirs.js';
 import { mapPhase, type Operation, type Phase } from '../core/plan.js';
 import type { Doc } from '../core/schema.js';
 import { openShard } from '../core/shard-reader.js';
-import { defineStage, drop, type Sink, type SinkOptions } from '../core/stage.js';
+import { defineStage, drop, type Sink, type SinkOptions, needsText } from '../core/stage.js';
 import { hash64, hashKey, mix32 } from '../core/hash.js';
 import { normalizeForDedup } from '../text/normalize.js';
 import { ExternalSorter } from './external-sort.js';
@@ -102,8 +102,8 @@ export const lineKeyStage = defineStage({
   name: 'dedup-line-keys',
   internal: true,
   summary: 'line dedup step 1: distinct line hashes of every document',
+  needs: needsText,
   options: lineKeyOptions,
-  input: { kind: 'shards' },
   sink: (config) => (opts) => new LineKeySink(opts, config),
 });
 
@@ -195,8 +195,8 @@ export const lineFilterStage = defineStage({
   name: 'dedup-lines',
   internal: true,
   summary: 'line dedup: remove lines that occur in many documents',
+  needs: needsText,
   options: lineFilterOptions,
-  input: { kind: 'shards' },
   steps(config) {
     let frequent: (hi: number, lo: number) => boolean;
     if (config.bloom) {

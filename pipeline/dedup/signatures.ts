@@ -8,7 +8,7 @@ import * as z from 'zod';
 import { hash64 } from '../core/hash.js';
 import { writeFileAtomic } from '../core/layout.js';
 import type { Doc } from '../core/schema.js';
-import { defineStage, type Sink, type SinkOptions } from '../core/stage.js';
+import { defineStage, type Sink, type SinkOptions, TEXT_COLUMN } from '../core/stage.js';
 import { normalizeForDedup } from '../text/normalize.js';
 import { MinHasher } from './minhash.js';
 import { KeyRecords, paths, writeKeyFile } from './work.js';
@@ -113,7 +113,7 @@ export const signatureStage = defineStage({
   name: 'dedup-signatures',
   internal: true,
   summary: 'dedup step 1: per-document keys, partitioned for the bucket jobs',
+  needs: (c) => (c.mode === 'minhash' || c.exact_keys.includes('text') ? [TEXT_COLUMN] : []),
   options: signatureOptions,
-  input: { kind: 'shards' },
   sink: (config) => (opts) => new KeySink(opts, config),
 });

@@ -61,6 +61,5 @@ export const domainStage = defineStage({
     'Adds domain, domain_source (rule, classifier or default) and domain_score. URL rules decide first: --rules FILE, then the ' +
     'built-in ones; a classifier from "refinery domains train" labels the rest. Counts per domain are in the stats.',
   options: domainOptions,
-  input: { kind: 'shards' },
   steps: (config, _columns, _task, ctx) => domainSteps(config, ctx),
 });

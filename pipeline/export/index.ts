@@ -85,6 +85,5 @@ export const exportStage = defineStage({
   summary: 'document shards -> JSONL / JSONL.gz files',
   description: 'One output file per input shard: <out>/part-TTTTT-0000.jsonl[.gz]. Timestamps are written as ISO 8601.',
   options,
-  input: { kind: 'shards' },
   sink: (config) => (opts) => new JsonlSink(opts, config),
 });

@@ -126,6 +126,5 @@ export const extractStage = defineStage({
     'and lang_score (fastText lid.176); drops html unless --keep-html. Pages over --max-html-size or --time-budget, with ' +
     'too little text, a blocked URL, or an unwanted language are excluded with their reason.',
   options: extractOptions,
-  input: { kind: 'shards' },
   steps: (config) => steps(config),
 });

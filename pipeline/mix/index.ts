@@ -128,7 +128,6 @@ export const mixCountStage = defineStage({
   internal: true,
   summary: 'mix: count each value\'s documents and size',
   options: countOptions,
-  input: { kind: 'shards' },
   steps: (config, columns) => {
     checkColumn(columns, config.by);
     return holdoutStep(config.holdout);
@@ -201,7 +200,6 @@ export const mixStage = defineStage({
   internal: true,
   summary: 'mix: sample each value to its planned size',
   options: sampleOptions,
-  input: { kind: 'shards' },
   steps: (c, columns, _task, ctx) => {
     checkColumn(columns, c.by);
     const sizeOf = c.unit === 'tokens' ? sizer(c) : null;

@@ -7,7 +7,7 @@
  */
 import * as z from 'zod';
 import type { Doc } from '../core/schema.js';
-import { defineStage, drop, type Step } from '../core/stage.js';
+import { defineStage, drop, type Step, needsText } from '../core/stage.js';
 import { UrlBlocklist } from '../text/url-blocklist.js';
 import { redact, type PiiAction } from './redact.js';
 import { PII_TYPES, findPii, type PiiType } from './scanner.js';
@@ -88,6 +88,7 @@ function steps(config: PiiConfig): Step[] {
 export const piiStage = defineStage({
   name: 'pii',
   summary: 'replace personal data and secrets; exclude unsafe documents',
+  needs: needsText,
   description:
     'One pass finds e-mail addresses, IPv4/IPv6 addresses (private, loopback and documentation ranges are left by ' +
     'default), phone numbers (libphonenumber), Luhn-checked card numbers, mod-97-checked IBANs, US SSNs, and secrets ' +
@@ -95,6 +96,5 @@ export const piiStage = defineStage({
     '([EMAIL], ...) unless its flag says mask, hash, keep or exclude; counts go to pii_<type>_count. Documents whose ' +
     'share of LDNOOBW words (for their language) or whose URL marks them unsafe are excluded with the reason.',
   options: piiOptions,
-  input: { kind: 'shards' },
   steps: (config) => steps(config),
 });

@@ -16,7 +16,7 @@ import { mapPhase, type Operation } from '../core/plan.js';
 import { formatCount } from '../core/progress.js';
 import { ScoreSink, inTop, readPairs, tieOf, topCut, type TopCut } from '../core/top-share.js';
 import type { Doc } from '../core/schema.js';
-import { defineStage, drop, type Step, type TaskContext } from '../core/stage.js';
+import { defineStage, drop, type Step, type TaskContext, needsText } from '../core/stage.js';
 import { Classifier, readModelInfo } from '../classify/fasttext.js';
 import { RULE_FAMILIES, heuristicOptions, type RuleCheck } from './heuristics.js';
 import { TextView } from './text-view.js';
@@ -110,8 +110,8 @@ async function qualitySteps(config: StageConfig, task: { index: number }, ctx: T
 /** The rules and the classifier over one task: the filter pass, and the scoring pass of --keep-top. */
 const qualityPass = {
   internal: true,
+  needs: needsText,
   options: stageOptions,
-  input: { kind: 'shards' },
   steps: (config: StageConfig, _columns: unknown, task: { index: number }, ctx: TaskContext) => qualitySteps(config, task, ctx),
 } as const;
 

@@ -5,7 +5,7 @@
  * --top 30%`. TensorFlow.js loads only in the workers that run this stage.
  */
 import * as z from 'zod';
-import { defineStage, type Step } from '../core/stage.js';
+import { defineStage, type Step, needsText } from '../core/stage.js';
 
 export const perplexityOptions = z
   .object({
@@ -38,8 +38,8 @@ async function perplexitySteps(c: PerplexityConfig): Promise<Step[]> {
 export const perplexityStage = defineStage({
   name: 'perplexity',
   summary: "score each document's perplexity under a trained checkpoint (quality_ppl)",
+  needs: needsText,
   description: 'CCNet-style: lower is closer to the text the model was trained on. Then: refinery select --by quality_ppl --lowest --top 30%.',
   options: perplexityOptions,
-  input: { kind: 'shards' },
   steps: (config) => perplexitySteps(config),
 });

@@ -89,7 +89,6 @@ export const selectStage = defineStage({
   internal: true,
   summary: 'keep the documents with the best values of a column',
   options: stageOptions,
-  input: { kind: 'shards' },
   steps: (config, columns) => selectSteps(config, columns),
 });
 
@@ -99,7 +98,6 @@ export const selectScoreStage = defineStage({
   internal: true,
   summary: 'select --top: record each document\'s value',
   options: stageOptions,
-  input: { kind: 'shards' },
   steps: (config, columns) => selectSteps({ ...config, cut: undefined, side: undefined }, columns),
   sink: (config) => (opts) => new ScoreSink(opts, (doc) => (config.lowest ? -1 : 1) * (valueOf(doc, config.by) ?? Number.NaN)),
 });

@@ -18,7 +18,7 @@ import { writeFileAtomic } from '../core/layout.js';
 import { formatBytes, formatCount } from '../core/progress.js';
 import type { Doc } from '../core/schema.js';
 import { inValidation } from '../core/split.js';
-import { defineStage, drop, type Sink, type SinkOptions } from '../core/stage.js';
+import { defineStage, drop, type Sink, type SinkOptions, needsText } from '../core/stage.js';
 import { readTaskStats, sumStats } from '../core/stats.js';
 import { readDocs } from '../import/read.js';
 import { WordCounter, trainBpe } from './bpe-train.js';
@@ -147,13 +147,13 @@ const loadTokenizer = (file: string) => {
 export const tokenizeStage = defineStage({
   name: 'tokenize',
   internal: true,
+  needs: needsText,
   summary: 'encode documents into token shards for the trainer',
   description:
     'Each document becomes its token ids followed by <|endoftext|>, appended to OUT/train/part-TTTTT.arrow (a uint16 ' +
     'column, uint32 above 65,536 tokens), or to OUT/val/ for the --val share. Documents, tokens and bytes per split ' +
     'are in the stats and in OUT/_tokens.json.',
   options: tokenizeOptions,
-  input: { kind: 'shards' },
   steps: (c, _columns, _task, ctx) => {
     const tokenizer = loadTokenizer(c.tokenizer);
     return [

@@ -4,6 +4,7 @@
  * `refinery k8s` (Indexed Job manifests and the script that applies them in order).
  */
 import type { Command } from 'commander';
+import type * as z from 'zod';
 import { parseOptions } from '../../core/config.js';
 import { UserError } from '../../core/errors.js';
 import { runOptions, type Runner } from '../../core/executor.js';
@@ -48,44 +49,54 @@ export function addRunPipelineCommand(program: Command, runner: Runner): void {
   });
 }
 
-/** `cliScript`: the compiled CLI the jobs run. */
-export function addSlurmCommand(program: Command, cliScript: string, planOf: PlanOfCommand): void {
+/** A scheduler command: its options, then `-- <refinery command>`, whose plan `run` schedules. */
+function addSchedulerCommand<S extends z.ZodObject>(
+  program: Command,
+  name: string,
+  text: { summary: string; description: string },
+  schema: S,
+  planOf: PlanOfCommand,
+  run: (command: string[], plan: Plan, config: z.infer<S>) => Promise<unknown>,
+): void {
   const cmd = program
-    .command('slurm')
-    .summary('run any command (a pipeline file too) on Slurm: an array per map phase, a job per reduce, chained; wait and resubmit')
-    .description(
-      'refinery slurm [options] -- <refinery command>: the command\'s phases (see its --list-phases) become sbatch scripts in ' +
-        '<output>-slurm/: an array of --array tasks for each map or jobs phase, one job for each reduce, each submitted with ' +
-        '--dependency=afterok on the one before. It prepares the output and work directories first (with --overwrite: empties ' +
-        'them), polls squeue until the chain is done, then resubmits from the first unfinished phase while tasks are missing ' +
-        '(finished ones are skipped). --dry-run prints the scripts.',
-    )
+    .command(name)
+    .summary(text.summary)
+    .description(text.description)
     .argument('<command...>', 'the refinery command to run, after --')
     .passThroughOptions();
-  const pick = addSchemaFlags(cmd, slurmOptions, 'Options:');
+  const pick = addSchemaFlags(cmd, schema, 'Options:');
   cmd.action(async (command: string[], values: Record<string, unknown>) => {
-    const config = parseOptions(slurmOptions, pick(values), 'refinery slurm');
-    await runSlurm(command, await planOf(command), config, cliScript);
+    const config = parseOptions(schema, pick(values), `refinery ${name}`);
+    await run(command, await planOf(command), config);
   });
 }
 
+/** `cliScript`: the compiled CLI the jobs run. */
+export function addSlurmCommand(program: Command, cliScript: string, planOf: PlanOfCommand): void {
+  const text = {
+    summary: 'run any command (a pipeline file too) on Slurm: an array per map phase, a job per reduce, chained; wait and resubmit',
+    description:
+      'refinery slurm [options] -- <refinery command>: the command\'s phases (see its --list-phases) become sbatch scripts in ' +
+      '<output>-slurm/: an array of --array tasks for each map or jobs phase, one job for each reduce, each submitted with ' +
+      '--dependency=afterok on the one before. It prepares the output and work directories first (with --overwrite: empties ' +
+      'them), polls squeue until the chain is done, then resubmits from the first unfinished phase while tasks are missing ' +
+      '(finished ones are skipped). --dry-run prints the scripts.',
+  };
+  addSchedulerCommand(program, 'slurm', text, slurmOptions, planOf, (command, plan, config) => runSlurm(command, plan, config, cliScript));
+}
+
 export function addK8sCommand(program: Command, planOf: PlanOfCommand): void {
-  const cmd = program
-    .command('k8s')
-    .summary('write any command (a pipeline file too) as Kubernetes Indexed Jobs, one per phase, and the script that runs them in order')
-    .description(
+  const text = {
+    summary: 'write any command (a pipeline file too) as Kubernetes Indexed Jobs, one per phase, and the script that runs them in order',
+    description:
       'refinery k8s [options] -- <refinery command>: one Indexed Job manifest per phase of the command (see its --list-phases) ' +
-        'into <output>-k8s/ (--manifests): --completions pods for each map or jobs phase, one for each reduce, every pod running ' +
-        'the same command with --phase (JOB_COMPLETION_INDEX and REFINERY_WORLD_SIZE place it); a first Job prepares the ' +
-        'directories. run.sh applies them in order with kubectl, waiting for each to complete. Inputs and outputs must be on ' +
-        'a volume every pod mounts (--volume-claim) at the same path (--mount-path, default: here).',
-    )
-    .argument('<command...>', 'the refinery command to run, after --')
-    .passThroughOptions();
-  const pick = addSchemaFlags(cmd, k8sOptions, 'Options:');
-  cmd.action(async (command: string[], values: Record<string, unknown>) => {
-    const config = parseOptions(k8sOptions, pick(values), 'refinery k8s');
-    const { dir, jobs } = writeK8s(command, await planOf(command), config);
+      'into <output>-k8s/ (--manifests): --completions pods for each map or jobs phase, one for each reduce, every pod running ' +
+      'the same command with --phase (JOB_COMPLETION_INDEX and REFINERY_WORLD_SIZE place it); a first Job prepares the ' +
+      'directories. run.sh applies them in order with kubectl, waiting for each to complete. Inputs and outputs must be on ' +
+      'a volume every pod mounts (--volume-claim) at the same path (--mount-path, default: here).',
+  };
+  addSchedulerCommand(program, 'k8s', text, k8sOptions, planOf, async (command, plan, config) => {
+    const { dir, jobs } = writeK8s(command, plan, config);
     console.log(`k8s: ${jobs.length} Jobs (${jobs.map((j) => j.name).join(', ')}) in ${dir}; run them with ${dir}/run.sh`);
   });
 }
