@@ -96,10 +96,11 @@ describe('refinery crawl', () => {
     const seeds = join(dir, 'private-seeds.txt');
     writeFileSync(seeds, `${main.url}/\n`);
     const r = await cliAsync(['crawl', '--seeds', seeds, '-o', join(dir, 'refused')]);
-    expect(r.code, r.stderr).toBe(0);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toContain(`refinery: seed ${main.url}/ refused: 127.0.0.1 is a private address`);
     const refused = JSON.parse(readFileSync(join(dir, 'refused', '_crawl.json'), 'utf8')) as CrawlStats;
     expect(refused.responses).toBe(0);
-    expect(refused.errors['private-address']).toBe(1);
+    expect(refused.refused['private-address']).toBe(1);
   });
 
   it('rejects a bad seeds file with a clear message', async () => {

@@ -35,7 +35,8 @@ function toOption(info: OptionInfo): Option {
     case 'list':
       return new Option(`${info.flag} <${info.value ?? 'a,b,...'}>`, helpText(info)).argParser(parseList);
     case 'string':
-      return new Option(`${info.flag} <${info.value ?? 'value'}>`, helpText(info));
+      // A value shown in brackets (`.meta({ value: '[hosts]' })`) may be left out: the bare flag gives `true`.
+      return new Option(`${info.flag} ${info.value?.startsWith('[') ? info.value : `<${info.value ?? 'value'}>`}`, helpText(info));
   }
 }
 

@@ -2,12 +2,13 @@
  * One HTTP GET for the crawler, bounded in every way a hostile or broken server can push:
  * connect and read timeouts, a total deadline (for servers that drip a byte at a time),
  * a body size cap (the rest is not read), and no redirects followed here (the crawler
- * queues them itself, subject to robots.txt and its limits).
+ * queues them itself, subject to robots.txt, its limits, --follow and the address guard).
+ * Every request passes the address guard: an IP in the URL before connecting, a name on
+ * each of its DNS answers.
  */
-import { isIP } from 'node:net';
 import { Agent, request, type Dispatcher } from 'undici';
 import { errorMessage } from '../core/errors.js';
-import { PrivateAddressError, guardedLookup, isPrivateAddress } from './address.js';
+import { PrivateAddressError, type AddressGuard } from './address.js';
 
 export interface FetchLimits {
   connectTimeoutMs: number;
@@ -15,7 +16,8 @@ export interface FetchLimits {
   pageTimeoutMs: number;
   maxBytes: number;
   userAgent: string;
-  allowPrivate: boolean;
+  /** Refuses private addresses not allowed by --allow-private, for every request and every DNS answer. */
+  guard: AddressGuard;
 }
 
 export interface Fetched {
@@ -38,7 +40,7 @@ export function crawlDispatcher(limits: FetchLimits): Dispatcher {
   return new Agent({
     connections: 8,
     keepAliveTimeout: 5_000,
-    connect: { timeout: limits.connectTimeoutMs, ...(limits.allowPrivate ? {} : { lookup: guardedLookup }) },
+    connect: { timeout: limits.connectTimeoutMs, lookup: limits.guard.lookup },
   });
 }
 
@@ -46,10 +48,8 @@ const STATUS_TEXT: Record<number, string> = { 200: 'OK', 301: 'Moved Permanently
 
 export async function fetchPage(url: string, limits: FetchLimits, dispatcher: Dispatcher, wanted: (contentType: string) => boolean): Promise<FetchResult> {
   const target = new URL(url);
-  const host = target.hostname.replace(/^\[|\]$/g, '');
-  if (!limits.allowPrivate && isIP(host) && isPrivateAddress(host)) {
-    return { ok: false, reason: 'private-address', detail: `${host} is a private address (use --allow-private to crawl it)` };
-  }
+  const refused = limits.guard.literalRefusal(target); // an IP in the URL is connected to without a DNS lookup
+  if (refused) return { ok: false, reason: 'private-address', detail: refused };
   const headers = {
     host: target.host,
     'user-agent': limits.userAgent,

@@ -4,8 +4,12 @@
  *
  * Politeness: robots.txt per origin (and its Crawl-delay), a delay and a concurrency limit
  * per host, a global concurrency limit, a User-Agent that names the project. Limits: pages,
- * stored bytes, depth, redirects, response size, connect/read/total timeouts, content types,
- * and no private or loopback addresses unless --allow-private.
+ * stored bytes, depth, redirects, response size, connect/read/total timeouts, content types.
+ *
+ * Safety: links and redirects (of pages and of robots.txt) pass one policy, --follow, and every
+ * request passes the address guard (address.ts): no private, loopback, link-local or other
+ * reserved address, checked on each DNS answer, unless --allow-private names its host or range.
+ * A seed the guard refuses makes the crawl exit with code 2.
  */
 import { randomBytes } from 'node:crypto';
 import { readdirSync } from 'node:fs';
@@ -20,6 +24,7 @@ import { MARKER, claimDir, refuseInputOverlap, removeOwned } from '../core/owned
 import { decodeBody, detectCharset } from '../warc/charset.js';
 import { decodeHttpBody, parseContentType } from '../warc/http.js';
 import { WarcWriter, recordId } from '../warc/writer.js';
+import { AddressGuard, parseAllowPrivate } from './address.js';
 import { crawlDispatcher, fetchPage, responseHead, type Fetched, type FetchLimits } from './fetch.js';
 import { extractLinks } from './links.js';
 import { RobotsCache } from './robots.js';
@@ -30,8 +35,8 @@ export const crawlOptions = z
     max_pages: z.number().int().min(1).default(1000).describe('stop after this many responses'),
     max_bytes: byteSize().prefault('1GiB').describe('stop after storing this many response bytes'),
     max_depth: z.number().int().min(0).default(3).describe('links followed from a seed, at most this many hops'),
-    follow: z.enum(['same-host', 'allow-list', 'none']).default('same-host').describe('which links to follow: to the same host, to --allow-hosts, or none'),
-    allow_hosts: z.array(z.string()).default([]).describe('hosts links may lead to with --follow allow-list (comma-separated)'),
+    follow: z.enum(['same-host', 'allow-list', 'none']).default('same-host').describe('which links and redirects (of pages and robots.txt) to follow: to the same host, to --allow-hosts, or none (redirects: the same host only)'),
+    allow_hosts: z.array(z.string()).default([]).describe('hosts (host:port as in URLs) links and redirects may lead to with --follow allow-list, besides the seeds\' (comma-separated)'),
     delay: z.number().min(0).default(1).describe('seconds between two requests to the same host (robots.txt Crawl-delay raises it)'),
     host_concurrency: z.number().int().min(1).default(1).describe('requests in flight to one host'),
     concurrency: z.number().int().min(1).default(16).describe('requests in flight in all'),
@@ -41,7 +46,14 @@ export const crawlOptions = z
     read_timeout: z.number().positive().default(30).describe('seconds to wait for headers or the next bytes of a body'),
     page_timeout: z.number().positive().default(60).describe('seconds for a whole response (slow bodies are cut: WARC-Truncated: time)'),
     content_types: z.array(z.string()).default(['text/html', 'application/xhtml+xml']).describe('content types stored (prefix match, comma-separated)'),
-    allow_private: z.boolean().default(false).describe('allow private, loopback and link-local addresses (refused by default)'),
+    allow_private: z
+      .union([z.boolean(), z.string(), z.array(z.string())])
+      .transform((v): true | string[] => (v === true ? true : v === false ? [] : (typeof v === 'string' ? v.split(',') : v).map((s) => s.trim()).filter(Boolean)))
+      .default([])
+      .describe(
+        'private, loopback, link-local and other reserved addresses to allow (refused by default): hosts, IP addresses or CIDR ranges, comma-separated; given bare, the seeds\' hosts',
+      )
+      .meta({ value: '[hosts,ranges]' }),
     user_agent: z.string().min(1).default('refinery-crawler/0.1 (+https://github.com/refinery-data/refinery)').describe('the User-Agent header; its first word is the robots.txt token'),
     warc_size: byteSize().prefault('1GiB').describe('start a new WARC file after this size'),
     overwrite: z.boolean().default(false).describe('replace an earlier crawl in the output directory'),
@@ -56,6 +68,10 @@ export interface CrawlStats {
   statuses: Record<string, number>;
   /** URLs not fetched, by why. */
   skipped: Record<string, number>;
+  /** URLs refused by the address guard or, as redirects, by --follow: by why ("private-address", "redirect-not-followed", "robots-redirect-private-address", ...). */
+  refused: Record<string, number>;
+  /** Seeds the address guard refused, with why: the crawl exits with code 2 when there are any. */
+  refused_seeds: Record<string, string>;
   /** Fetches that failed, by why. */
   errors: Record<string, number>;
   truncated: Record<string, number>;
@@ -109,6 +125,8 @@ function prepareOutput(out: string, overwrite: boolean, seeds: string): void {
 
 export async function crawl(config: CrawlConfig, out: string, log: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): Promise<CrawlStats> {
   const seeds = readSeeds(config.seeds);
+  const seedHosts = new Set(seeds.map((s) => new URL(s).host));
+  const guard = new AddressGuard(parseAllowPrivate(config.allow_private === true ? seeds.map((s) => new URL(s).hostname) : config.allow_private));
   prepareOutput(out, config.overwrite, config.seeds);
   const started = performance.now();
   const limits: FetchLimits = {
@@ -117,13 +135,12 @@ export async function crawl(config: CrawlConfig, out: string, log: (line: string
     pageTimeoutMs: config.page_timeout * 1000,
     maxBytes: config.max_response_size,
     userAgent: config.user_agent,
-    allowPrivate: config.allow_private,
+    guard,
   };
-  const dispatcher = crawlDispatcher(limits);
-  const robots = new RobotsCache(limits, dispatcher);
-  const stats: CrawlStats = { seeds: seeds.length, responses: 0, bytes: 0, statuses: {}, skipped: {}, errors: {}, truncated: {}, requests_per_host: {}, warc_files: [], seconds: 0, peak_rss_mb: 0 };
+  const stats: CrawlStats = {
+    seeds: seeds.length, responses: 0, bytes: 0, statuses: {}, skipped: {}, refused: {}, refused_seeds: {}, errors: {}, truncated: {}, requests_per_host: {}, warc_files: [], seconds: 0, peak_rss_mb: 0,
+  };
   const wantType = (ct: string) => config.content_types.some((t) => parseContentType(ct).mime.startsWith(t));
-  const seedHosts = new Set(seeds.map((s) => new URL(s).host));
   const allowedHosts = new Set([...config.allow_hosts, ...seedHosts]);
 
   let writer: WarcWriter | null = null;
@@ -165,11 +182,29 @@ export async function crawl(config: CrawlConfig, out: string, log: (line: string
   };
   for (const url of seeds) enqueue({ url, depth: 0, redirects: 0 }, false);
 
-  const follows = (from: string, to: string) => {
+  /** --follow: may a link (or, with `redirect`, a redirect) lead from `from` to `to`? A redirect stays on its host under --follow none. */
+  const follows = (from: string, to: string, redirect = false) => {
     const target = new URL(to).host;
-    if (config.follow === 'none') return false;
-    if (config.follow === 'same-host') return target === new URL(from).host;
-    return allowedHosts.has(target);
+    if (config.follow === 'allow-list') return allowedHosts.has(target);
+    if (config.follow === 'none' && !redirect) return false;
+    return target === new URL(from).host;
+  };
+  /** Why a redirect is refused, or null: the follow policy, then the address guard (for an IP in the URL; names are checked on connecting). */
+  const redirectRefusal = (from: string, to: URL): string | null => {
+    if (to.protocol !== 'http:' && to.protocol !== 'https:') return 'not-http';
+    if (!follows(from, to.toString(), true)) return 'not-followed';
+    return guard.literalRefusal(to) ? 'private-address' : null;
+  };
+  const dispatcher = crawlDispatcher(limits);
+  const robots = new RobotsCache(limits, dispatcher, {
+    max: config.max_redirects,
+    check: redirectRefusal,
+    refuse: (reason) => bump(stats.refused, reason),
+  });
+  /** A URL the address guard refused: counted, and remembered if it is a seed (the exit code says so). */
+  const refuseAddress = (item: Item, detail: string) => {
+    bump(stats.refused, item.redirects > 0 ? 'redirect-private-address' : 'private-address');
+    if (item.depth === 0 && item.redirects === 0) stats.refused_seeds[item.url] = detail;
   };
 
   const record = (page: Fetched) => {
@@ -205,7 +240,8 @@ export async function crawl(config: CrawlConfig, out: string, log: (line: string
     if (verdict.crawlDelay !== null) host.delayMs = Math.max(host.delayMs, verdict.crawlDelay * 1000);
     if (!verdict.allowed) {
       const reason = verdict.reason ?? 'robots';
-      bump(reason.startsWith('robots') ? stats.skipped : stats.errors, reason);
+      if (reason === 'private-address') refuseAddress(item, verdict.detail ?? reason);
+      else bump(reason.startsWith('robots') ? stats.skipped : stats.errors, reason);
       return;
     }
     if (reserved >= config.max_pages || stats.bytes >= config.max_bytes) {
@@ -217,7 +253,8 @@ export async function crawl(config: CrawlConfig, out: string, log: (line: string
     const result = await fetchPage(item.url, limits, dispatcher, wantType);
     if (!result.ok) {
       reserved--;
-      bump(result.reason === 'content-type' ? stats.skipped : stats.errors, result.reason);
+      if (result.reason === 'private-address') refuseAddress(item, result.detail);
+      else bump(result.reason === 'content-type' ? stats.skipped : stats.errors, result.reason);
       return;
     }
     const page = result.page;
@@ -228,9 +265,17 @@ export async function crawl(config: CrawlConfig, out: string, log: (line: string
     if (page.truncated) bump(stats.truncated, page.truncated);
     const location = page.headers.location;
     if (page.status >= 300 && page.status < 400 && typeof location === 'string') {
-      const target = new URL(location, page.url);
+      let target: URL;
+      try {
+        target = new URL(location, page.url);
+      } catch {
+        bump(stats.skipped, 'redirect-unusable');
+        return;
+      }
       target.hash = '';
-      if (item.redirects + 1 > config.max_redirects) bump(stats.skipped, 'redirect-limit');
+      const refused = redirectRefusal(page.url, target);
+      if (refused) bump(stats.refused, `redirect-${refused}`);
+      else if (item.redirects + 1 > config.max_redirects) bump(stats.skipped, 'redirect-limit');
       else if (seen.has(target.toString())) bump(stats.skipped, 'redirect-to-seen'); // loops end here too
       else enqueue({ url: target.toString(), depth: item.depth, redirects: item.redirects + 1 });
       return;

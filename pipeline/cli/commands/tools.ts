@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import * as z from 'zod';
 import { sampleWebOptions } from '../../../datasets/sample-web/options.js';
 import { loadConfigFile, parseOptions } from '../../core/config.js';
+import { UserError } from '../../core/errors.js';
 import { formatBytes, formatCount } from '../../core/progress.js';
 import { crawl, crawlOptions } from '../../crawl/index.js';
 import { sideBySide } from '../../extract/diff.js';
@@ -25,8 +26,10 @@ export function addToolCommands(program: Command): void {
     .description(
       'Crawl breadth-first from seed URLs into standard WARC files (request + response records), obeying robots.txt ' +
         '(and its Crawl-delay), with a delay and a concurrency limit per host, limits on pages, bytes, depth, redirects ' +
-        'and response size, connect/read/total timeouts, and no private or loopback addresses unless --allow-private. ' +
-        'Then: refinery ingest <dir> -o raw/.',
+        'and response size, and connect/read/total timeouts. Links and redirects (of pages and of robots.txt) go only where --follow allows; ' +
+        'private, loopback, link-local and other reserved addresses (IPv4-mapped, NAT64 and 6to4 forms included) are refused, ' +
+        'on every DNS answer of every hop, unless --allow-private names their hosts or ranges (bare: the seeds\' hosts). ' +
+        'A refused seed makes the exit code 2. Then: refinery ingest <dir> -o raw/.',
     )
     .requiredOption('-o, --output <dir>', 'output directory (crawl-00000.warc.gz ..., _crawl.json)')
     .option('--config <file.yaml>', 'read options from a YAML file; flags override it');
@@ -36,12 +39,17 @@ export function addToolCommands(program: Command): void {
     const fromFile = file ? loadConfigFile(file) : {};
     const config = parseOptions(crawlOptions, { ...fromFile, ...pickCrawl(values) }, file ?? 'refinery crawl');
     const stats = await crawl(config, values.output as string);
-    const errors = Object.entries(stats.errors).map(([k, n]) => `${k} ${n}`).join(', ');
-    const skipped = Object.entries(stats.skipped).map(([k, n]) => `${k} ${n}`).join(', ');
+    const counts = (c: Record<string, number>) => Object.entries(c).map(([k, n]) => `${k} ${n}`).join(', ');
+    const [errors, skipped, refused] = [counts(stats.errors), counts(stats.skipped), counts(stats.refused)];
     console.log(
       `crawl: ${formatCount(stats.responses)} responses, ${formatBytes(stats.bytes)} in ${stats.warc_files.length} WARC file(s) in ${stats.seconds} s` +
-        `${skipped ? `; not fetched: ${skipped}` : ''}${errors ? `; errors: ${errors}` : ''} -> ${values.output as string}`,
+        `${skipped ? `; not fetched: ${skipped}` : ''}${refused ? `; refused: ${refused}` : ''}${errors ? `; errors: ${errors}` : ''} -> ${values.output as string}`,
     );
+    const refusedSeeds = Object.entries(stats.refused_seeds);
+    if (refusedSeeds.length > 0) {
+      for (const [url, why] of refusedSeeds) process.stderr.write(`refinery: seed ${url} refused: ${why}\n`);
+      throw new UserError(`${refusedSeeds.length} of ${stats.seeds} seed(s) refused (above)`);
+    }
   });
 
   const pageCmd = program
