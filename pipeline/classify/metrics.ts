@@ -31,3 +31,12 @@ export function accuracy(scores: readonly number[], labels: readonly number[], t
   });
   return scores.length === 0 ? Number.NaN : right / scores.length;
 }
+
+/** Mean and sample standard deviation (n - 1; 0 for fewer than two values), e.g. of per-fold scores. */
+export function meanSd(values: readonly number[]): { mean: number; sd: number } {
+  if (values.length === 0) return { mean: Number.NaN, sd: Number.NaN };
+  const mean = values.reduce((a, b) => a + b, 0) / values.length;
+  if (values.length < 2) return { mean, sd: 0 };
+  const variance = values.reduce((a, v) => a + (v - mean) ** 2, 0) / (values.length - 1);
+  return { mean, sd: Math.sqrt(variance) };
+}

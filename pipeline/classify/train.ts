@@ -53,6 +53,24 @@ export function holdOut<T>(items: readonly T[], share: number, random: Random): 
 }
 
 /**
+ * Stratified k-fold assignment: the fold (0 … k-1) of each item. Each class's items are
+ * shuffled with the seeded generator and dealt round-robin, the deal carrying on from one class
+ * to the next, so every fold holds each class in proportion (sizes differ by at most one) and
+ * the same labels and seed always give the same folds.
+ */
+export function stratifiedFolds(labels: readonly (string | number)[], k: number, random: Random): number[] {
+  if (!Number.isInteger(k) || k < 2) throw new UserError(`cross-validation needs at least 2 folds (got ${k})`);
+  const byClass = new Map<string | number, number[]>();
+  labels.forEach((label, i) => byClass.set(label, [...(byClass.get(label) ?? []), i]));
+  for (const [label, items] of byClass) if (items.length < k) throw new UserError(`cross-validation: class "${label}" has ${items.length} documents, fewer than ${k} folds`);
+  const folds = new Array<number>(labels.length).fill(0);
+  let dealt = 0;
+  const classes = [...byClass.keys()].sort((a, b) => String(a).localeCompare(String(b)));
+  for (const label of classes) for (const i of random.shuffle([...(byClass.get(label) ?? [])])) folds[i] = dealt++ % k;
+  return folds;
+}
+
+/**
  * Train fastText (softmax, no subwords) on labelled, normalised lines and write the model
  * to `output` (a .bin) with `info` beside it; the model appears only once complete.
  */

@@ -8,7 +8,7 @@ import { formatBytes } from '../../core/progress.js';
 import { extractPage } from '../../extract/page.js';
 import { explain, explanationTable } from '../../quality/explain.js';
 import { qualityOperation, qualityOptions } from '../../quality/index.js';
-import { trainClassifier, trainOptions } from '../../quality/train.js';
+import { cvTable, trainClassifier, trainOptions } from '../../quality/train.js';
 import { addSchemaFlags } from '../flags.js';
 import { addOperationCommand } from './stages.js';
 
@@ -38,7 +38,12 @@ export function addQualityCommands(program: Command, runner: Runner): void {
   train.action(async (values: Record<string, unknown>) => {
     const config = parseOptions(trainOptions, { ...pickTrain(values), output: values.output }, 'refinery quality train');
     const report = await trainClassifier(config);
-    const held = report.holdout_auc === null ? 'no hold-out' : `held out: accuracy ${report.holdout_accuracy?.toFixed(3)}, ROC AUC ${report.holdout_auc.toFixed(3)}`;
+    if (report.cv) console.log(`${report.cv.k}-fold cross-validation:\n${cvTable(report.cv)}`);
+    const held = report.cv
+      ? `cross-validated: ROC AUC ${report.cv.auc.mean.toFixed(3)} ± ${report.cv.auc.sd.toFixed(3)}, accuracy ${report.cv.accuracy.mean.toFixed(3)} ± ${report.cv.accuracy.sd.toFixed(3)}; trained on all documents`
+      : report.holdout_auc === null
+        ? 'no hold-out'
+        : `held out: accuracy ${report.holdout_accuracy?.toFixed(3)}, ROC AUC ${report.holdout_auc.toFixed(3)}`;
     console.log(`quality train: ${report.model} (${formatBytes(report.bytes)}) in ${report.seconds.toFixed(1)} s; ${held}`);
   });
 
