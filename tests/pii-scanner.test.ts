@@ -60,6 +60,11 @@ describe('national phone numbers labelled by the text around them', () => {
     expect(found(text)).toContainEqual(expect.objectContaining({ type: 'phone', value }));
   });
 
+  it('splits a list of numbers read as one', () => {
+    expect(found('try one of these phones 052 5552606 074-7111234').map((m) => m.value)).toEqual(['052 5552606', '074-7111234']);
+    expect(found('Tel 01 42 68 53 00 06 12 34 56 78').map((m) => m.value)).toEqual(['01 42 68 53 00', '06 12 34 56 78']);
+  });
+
   it.each([
     ['without a label', 'Results: 71-33-52-22 and 374 780 163, then 46 218 907 and 32 4471906.'],
     ['labelled as identifiers', 'Order number 374 780 163 shipped; your account number is 12 345 678; tracking number 71-33-52-22.'],

@@ -10,8 +10,9 @@ import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/
 /** Countries whose national formats are tried for numbers written without a country code. */
 const PHONE_COUNTRIES: CountryCode[] = ['US', 'GB', 'DE', 'FR', 'IT', 'ES', 'NL', 'BE', 'SE', 'AU', 'CA', 'IN', 'BR', 'CH', 'AT', 'PL', 'IE', 'IL'];
 
-/** Words that name a phone or what one does with one (English, French, German, Spanish, Portuguese, Italian, Dutch, Nordic). */
+/** Words that name a phone or what one does with one, and phrases that name one's number (English, French, German, Spanish, Portuguese, Italian, Dutch, Nordic). */
 const PHONE_WORDS = [
+  '(?:my|your|our|his|her|their) (?:number|no)', 'reach (?:me|us|him|her|them)', 'ph', 'mob',
   'phones?', 'tel', 'tele?phon(?:e|es|ed)', 'mobiles?', 'cell(?:phone)?s?', 'fax(?:es)?', 'desk', 'landlines?', 'hotline', 'helpline', 'voicemail', 'whats ?app', 'sms',
   'contact(?:o|s)?', 'kontakt', 'call(?:s|ed|ing)?', 'ring(?:ing)?', 'dial(?:l?ed|l?ing)?', 'texts?', 'texting', 'messages?', 'messaging', 'answer(?:s|ed|ing)?',
   't[ée]l', 't[ée]l[ée]phone', 'portable', 'appel(?:ez|er|le)?', 'joindre',
@@ -71,10 +72,11 @@ const CURRENCY_BEFORE = /[€$£¥]\s?$/;
 /** The groups of digits of a candidate, the extension left out. */
 const digitGroups = (number: string) => number.match(/\d+/g) ?? [];
 
-/** Runs of years, or of small numbers (calendars, tables), are not phone numbers. */
+/** Runs of years, or of small numbers (calendars, tables, counting), are not phone numbers. */
 function yearsOrSmallNumbers(groups: string[], context: PhoneContext): boolean {
   if (groups.length > 1 && groups.every((g) => /^(?:19|20)\d\d$/.test(g))) return true;
   if (groups.length <= 2 || !groups.every((g) => g.length <= 2)) return false;
+  if (groups.every((g, i) => i === 0 || Number(g) === Number(groups[i - 1]) + 1)) return true;
   // Labelled pairs of digits are a national number ("71-33-52-22", "01 42 68 53 00"); unlabelled, 10 digits at least.
   if (context === 'phone' || context === 'weak') return groups.length < 4 || groups.length > 5;
   return groups.reduce((n, g) => n + g.length, 0) < 10 || groups.length > 5;
@@ -130,4 +132,21 @@ export function phoneValid(candidate: string, before: string, after: string): bo
     if (p && (p.isValid() || ((labelled || number.includes('(')) && p.isPossible()))) return true;
   }
   return false;
+}
+
+/**
+ * How much of the phone candidate text[start, end) is a phone number: all of it, or, when a
+ * list of numbers after a phone word was read as one ("052 5552606 074-7111234"), the longest
+ * leading part of at most 11 digits that is one; 0 when none is.
+ */
+export function phoneLength(text: string, start: number, end: number): number {
+  const candidate = text.slice(start, end);
+  const before = text.slice(Math.max(0, start - 40), start);
+  if (phoneValid(candidate, before, text.slice(end, end + 12))) return candidate.length;
+  if (candidate.startsWith('+') || (candidate.match(/\d/g)?.length ?? 0) <= 11 || phoneContext(before, '') !== 'phone') return 0;
+  for (let i = candidate.lastIndexOf(' '); i > 0; i = candidate.lastIndexOf(' ', i - 1)) {
+    const part = candidate.slice(0, i);
+    if ((part.match(/\d/g)?.length ?? 0) <= 11 && phoneValid(part, before, text.slice(start + i, start + i + 12))) return i;
+  }
+  return 0;
 }

@@ -6,7 +6,7 @@
  */
 import { isIP } from 'node:net';
 import { isReservedAddress } from '../core/addresses.js';
-import { phoneValid } from './phone.js';
+import { phoneLength, phoneValid } from './phone.js';
 
 export type PiiType = 'email' | 'phone' | 'ip' | 'card' | 'iban' | 'ssn' | 'secret';
 export const PII_TYPES: readonly PiiType[] = ['email', 'phone', 'ip', 'card', 'iban', 'ssn', 'secret'];
@@ -114,7 +114,10 @@ export function findPii(text: string): PiiMatch[] {
       if (!years && digits.length >= 12 && digits.length <= 19 && separators.size <= 1 && luhn(digits) && cardNetwork(digits)) add('card');
       else if (phoneValid(g.card, text.slice(Math.max(0, start - 40), start), text.slice(end, end + 12))) add('phone');
     } else if (g.phone) {
-      if (phoneValid(g.phone, text.slice(Math.max(0, start - 40), start), text.slice(end, end + 12))) add('phone');
+      const length = phoneLength(text, start, end);
+      if (length > 0) found.push({ type: 'phone', start, end: start + length });
+      // A list of numbers read as one: what follows the first is scanned again.
+      if (length > 0 && length < end - start) scanner.lastIndex = start + length;
     } else if (g.digits9) {
       const before = text.slice(Math.max(0, start - 40), start);
       if (SSN_CONTEXT.test(before) && ssnValid(Number(g.digits9.slice(0, 3)), Number(g.digits9.slice(3, 5)), Number(g.digits9.slice(5)))) add('ssn');
