@@ -143,7 +143,7 @@ export function phoneLength(text: string, start: number, end: number): number {
   const candidate = text.slice(start, end);
   const before = text.slice(Math.max(0, start - 40), start);
   if (phoneValid(candidate, before, text.slice(end, end + 12))) return candidate.length;
-  if (candidate.startsWith('+') || (candidate.match(/\d/g)?.length ?? 0) <= 11 || phoneContext(before, '') !== 'phone') return 0;
+  if (candidate.length < 13 || candidate.startsWith('+') || (candidate.match(/\d/g)?.length ?? 0) <= 11 || phoneContext(before, '') !== 'phone') return 0;
   for (let i = candidate.lastIndexOf(' '); i > 0; i = candidate.lastIndexOf(' ', i - 1)) {
     const part = candidate.slice(0, i);
     if ((part.match(/\d/g)?.length ?? 0) <= 11 && phoneValid(part, before, text.slice(start + i, start + i + 12))) return i;
