@@ -12,13 +12,13 @@ const PHONE_COUNTRIES: CountryCode[] = ['US', 'GB', 'DE', 'FR', 'IT', 'ES', 'NL'
 
 /** Words that name a phone or what one does with one, and phrases that name one's number (English, French, German, Spanish, Portuguese, Italian, Dutch, Nordic). */
 const PHONE_WORDS = [
-  '(?:my|your|our|his|her|their) (?:number|no)', 'reach (?:me|us|him|her|them)', 'ph', 'mob',
+  '(?:my|your|our|his|her|their) (?:number|no)', 'reach (?:me|us|him|her|them)', '(?:home|work|office) ?:', 'ph', 'mob',
   'phones?', 'tel', 'tele?phon(?:e|es|ed)', 'mobiles?', 'cell(?:phone)?s?', 'fax(?:es)?', 'desk', 'landlines?', 'hotline', 'helpline', 'voicemail', 'whats ?app', 'sms',
   'contact(?:o|s)?', 'kontakt', 'call(?:s|ed|ing)?', 'ring(?:ing)?', 'dial(?:l?ed|l?ing)?', 'texts?', 'texting', 'messages?', 'messaging', 'answer(?:s|ed|ing)?',
   't[ée]l', 't[ée]l[ée]phone', 'portable', 'appel(?:ez|er|le)?', 'joindre',
   'telefon(?:nummer)?', 'handy', 'mobil(?:nummer|telefon)?', 'rufnummer', 'anruf(?:en)?', 'erreichbar',
   'tel[ée]fono', 'telefone', 'm[óo]vil', 'celular', 'llam(?:e|ar|ada|enos)', 'lig(?:ue|ar)', 'cellulare', 'chiam(?:a|are|ate)',
-  'telefoon', 'mobiel', 'bel(?:len)?', 'ring',
+  'telefoon', 'mobiel', 'bel(?:len)?',
 ];
 /** Words that often introduce a phone number but also other numbers (a count, a population, an address). */
 const WEAK_WORDS = ['numbers?', 'no', 'nr', 'num', 'nummer', 'num[ée]ro', 'n[uú]mero', 'reach', 'registered', 'office', 'home', 'work'];
