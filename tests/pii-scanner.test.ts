@@ -43,6 +43,45 @@ describe('finds', () => {
   });
 });
 
+describe('national phone numbers labelled by the text around them', () => {
+  it.each([
+    ["They're not answering at 71-33-52-22", '71-33-52-22'],
+    ['They are not answering at 374 780 163', '374 780 163'],
+    ['I would like to stop receiving messages to 46 218 907', '46 218 907'],
+    ['Name: Ana Lima\nPhone: 32 4471906', '32 4471906'],
+    ['Mobile: 723 813 266\nDesk: (602)272-9781', '723 813 266'],
+    ['Hotel Kaevu\n28-64-66-98 office\n930.167.3943 fax', '28-64-66-98'],
+    ['Can someone call me on 55 12 80 34? I have some questions.', '55 12 80 34'],
+    ['Contact us at 612 904 377.', '612 904 377'],
+    ['Telefon: 040 / 49 07 11 06', '49 07 11 06'],
+    ['Tél : 71 341 066', '71 341 066'],
+    ['Llámenos al teléfono 912 345 678.', '912 345 678'],
+  ])('%s', (text, value) => {
+    expect(found(text)).toContainEqual(expect.objectContaining({ type: 'phone', value }));
+  });
+
+  it('splits a list of numbers read as one', () => {
+    expect(found('try one of these phones 052 5552606 074-7111234').map((m) => m.value)).toEqual(['052 5552606', '074-7111234']);
+    expect(found('Tel 01 42 68 53 00 06 12 34 56 78').map((m) => m.value)).toEqual(['01 42 68 53 00', '06 12 34 56 78']);
+  });
+
+  it.each([
+    ['without a label', 'Results: 71-33-52-22 and 374 780 163, then 46 218 907 and 32 4471906.'],
+    ['labelled as identifiers', 'Order number 374 780 163 shipped; your account number is 12 345 678; tracking number 71-33-52-22.'],
+    ['an identifier nearer than the phone word', 'Call us about invoice 28-64-66-98 or order 612 904 377.'],
+    ['counts after a weak label', 'We registered 12 500 000 visitors; population number 46 218 907.'],
+    ['amounts and units after a phone word', 'Call now: only $1 299 000; our phone bill was 1 234 567,89 €; Call of Duty sold 25 000 000 copies.'],
+    ['dates after a phone word', 'Phone: born 12 05 1990; call before 25-12-2024 or 2024-05-01.'],
+    ['decimals and coordinates after a phone word', 'Call at 48.858370, 2.294481; mobile sales rose 12.5 percent.'],
+    ['a label that belongs to an earlier number', 'Phone 0, then the results 71-33-52-22.'],
+    ['a phone word far before', 'Phone ahead, then after a long walk across the old town you reach 374 780 163.'],
+    ['the card number read over the phone', 'He read the card number 4111 1111 1111 1112 over the phone.'],
+    ['a calendar after a phone word', 'Call days: 12 13 14 15 16 17'],
+  ])('not %s', (_what, text) => {
+    expect(found(text).filter((m) => m.type === 'phone')).toEqual([]);
+  });
+});
+
 describe('leaves look-alikes alone', () => {
   it.each([
     ['version numbers', 'Upgrade to v1.2.3.4 or version 10.0.19041.1 and Chrome 120.0.6099.109; node 20.20.2.'],

@@ -6,7 +6,7 @@
  */
 import { isIP } from 'node:net';
 import { isReservedAddress } from '../core/addresses.js';
-import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
+import { phoneLength, phoneValid } from './phone.js';
 
 export type PiiType = 'email' | 'phone' | 'ip' | 'card' | 'iban' | 'ssn' | 'secret';
 export const PII_TYPES: readonly PiiType[] = ['email', 'phone', 'ip', 'card', 'iban', 'ssn', 'secret'];
@@ -82,47 +82,7 @@ function ssnValid(area: number, group: number, serial: number): boolean {
   return area > 0 && area !== 666 && area < 900 && group > 0 && serial > 0;
 }
 
-/** Countries whose national formats are tried for numbers written without a country code. */
-const PHONE_COUNTRIES: CountryCode[] = ['US', 'GB', 'DE', 'FR', 'IT', 'ES', 'NL', 'BE', 'SE', 'AU', 'CA', 'IN', 'BR', 'CH', 'AT', 'PL', 'IE', 'IL'];
-const PHONE_CONTEXT = /(?:phone|tel(?:ephone)?|call|mobile|cell|fax|desk|office|whats ?app|contact|dial|reach|registered|number|nummer|t[ée]l[ée]phone|tel[ée]fono|n[uú]mero)\b\W{0,30}(?:\w+\W{1,3}){0,3}$/i;
-const PHONE_AFTER = /^\W{0,3}(?:office|fax|mobile|cell|home|work|tel|phone)\b/i;
 const SSN_CONTEXT = /(?:ssn|ssid|social security|soc\.? sec)\D{0,30}$/i;
-const DATE_LIKE = /^(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})$/;
-
-/** The groups of digits of a candidate, the extension left out. */
-const digitGroups = (candidate: string) => candidate.replace(/ ?(?:x|ext\.?) ?\d+$/, '').match(/\d+/g) ?? [];
-
-function phoneValid(candidate: string, before: string, after: string): boolean {
-  const number = candidate.replace(/ ?(?:x|ext\.?) ?\d+$/, '');
-  const groups = digitGroups(candidate);
-  const digits = groups.join('');
-  if (digits.length < 7 || digits.length > 15) return false;
-  if (DATE_LIKE.test(number) || /\d{4}-\d{2}-\d{2}/.test(number)) return false;
-  // Runs of years or of small numbers (calendars, tables) are not phone numbers.
-  if (groups.length > 1 && groups.every((g) => /^(?:19|20)\d\d$/.test(g))) return false;
-  const international = number.startsWith('+');
-  const national = international ? groups.slice(1) : groups;
-  if (national.length > 2 && national.every((g) => g.length <= 2) && (digits.length < 10 || national.length > 5)) return false;
-  const grouped = /[ .()-]/.test(number);
-  const context = PHONE_CONTEXT.test(before) || PHONE_AFTER.test(after);
-  // A bare run of digits (an ID, a timestamp, a count) is a phone number only when the text says so,
-  // and so is a short national number (a house number, a postcode, a licence number look alike).
-  if (!international && (!grouped || digits.length < 10) && !context) return false;
-  // Dotted groups are versions and decimals more often than phone numbers; phones are not dotted in 1-digit groups.
-  if (/^\d+(?:\.\d+)+$/.test(number) && (groups.some((g) => g.length < 2) || (!context && digits.length < 10))) return false;
-  // A single trailing digit is a check digit (ISBN, account numbers), a leading year a reference number.
-  if (groups.length > 1 && groups[groups.length - 1].length === 1 && !international) return false;
-  if (!international && !context && /^(?:19|20)\d\d[ .-]/.test(number)) return false;
-  if (international) {
-    const p = parsePhoneNumberFromString(number);
-    return p !== undefined && p.isPossible();
-  }
-  for (const country of PHONE_COUNTRIES) {
-    const p = parsePhoneNumberFromString(number, country);
-    if (p && (p.isValid() || ((context || number.includes('(')) && p.isPossible()))) return true;
-  }
-  return false;
-}
 
 export function findPii(text: string): PiiMatch[] {
   const found: PiiMatch[] = [];
@@ -154,7 +114,10 @@ export function findPii(text: string): PiiMatch[] {
       if (!years && digits.length >= 12 && digits.length <= 19 && separators.size <= 1 && luhn(digits) && cardNetwork(digits)) add('card');
       else if (phoneValid(g.card, text.slice(Math.max(0, start - 40), start), text.slice(end, end + 12))) add('phone');
     } else if (g.phone) {
-      if (phoneValid(g.phone, text.slice(Math.max(0, start - 40), start), text.slice(end, end + 12))) add('phone');
+      const length = phoneLength(text, start, end);
+      if (length > 0) found.push({ type: 'phone', start, end: start + length });
+      // A list of numbers read as one: what follows the first is scanned again.
+      if (length > 0 && length < end - start) scanner.lastIndex = start + length;
     } else if (g.digits9) {
       const before = text.slice(Math.max(0, start - 40), start);
       if (SSN_CONTEXT.test(before) && ssnValid(Number(g.digits9.slice(0, 3)), Number(g.digits9.slice(3, 5)), Number(g.digits9.slice(5)))) add('ssn');
