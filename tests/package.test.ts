@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SHARED_SKIP_REASON, cleanup, expectAccounting, readDocs, repoRoot, sharedData, tempDir } from './helpers/cli.js';
 
 const dir = tempDir('refinery-package-');
-afterAll(() => cleanup(dir));
+afterAll(() => cleanup(dir), 120_000);
 const app = join(dir, 'app');
 const installed = join(app, 'node_modules', 'refinery');
 const bin = join(app, 'node_modules', '.bin', 'refinery');
