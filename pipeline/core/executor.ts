@@ -213,7 +213,10 @@ export async function runStage(run: StageRun): Promise<StageResult> {
   const mine = tasks.filter((t) => t.index % placement.worldSize === placement.rank);
   const marker = (t: TaskInput) => (existsSync(layout.doneFile(out, t.index)) ? readFileSync(layout.doneFile(out, t.index), 'utf8') : null);
   const markers = new Map(mine.map((t) => [t.index, marker(t)]));
-  const changed = mine.filter((t) => { const m = markers.get(t.index); return m != null && !doneForSameInput(m, t); });
+  const changed = mine.filter((t) => {
+    const m = markers.get(t.index);
+    return m != null && !doneForSameInput(m, t);
+  });
   if (changed.length > 0) {
     log(`${stage.name}: ${plural(changed.length, 'input')} changed since ${changed.length === 1 ? 'its task' : 'their tasks'} ran (${changed[0].path}${changed.length > 1 ? ', ...' : ''}): running again`);
   }
