@@ -81,8 +81,6 @@ export interface Operation {
   inputsHelp?: string;
   /** Can find its own inputs from its options (ingest --cc), so it may start a pipeline without "input". */
   findsInputs?: boolean;
-  /** Not a command of its own (a stage only dedup or mix runs). */
-  internal?: boolean;
   /** Fails before the first phase runs when the config or the inputs cannot work (a missing column, ...). */
   check?(config: StageConfig, inputs: readonly string[]): void | Promise<void>;
   /** The phases; built without reading the inputs (in a pipeline they do not exist yet). */
@@ -99,7 +97,6 @@ export function stageOperation(stage: Stage): Operation {
     summary: stage.summary,
     description: stage.description,
     options: stage.options,
-    internal: stage.internal,
     findsInputs: stage.resolveInputs !== undefined,
     inputsHelp: input.kind === 'shards' ? undefined : `${input.what}, directories of them${input.urls ? ', or http(s) URLs' : ''}`,
     phases: (config, ctx) => [mapPhase(stage.name, stage, config, ctx.inputs, ctx.out)],

@@ -17,7 +17,7 @@ import { listTasks, isRemote } from './inputs.js';
 import { jobDone, runJobs } from './jobs.js';
 import { layout, writeFileAtomic } from './layout.js';
 import { claimDir, legacyOutput, realPath, refuseInputOverlap, removeOwned, type Legacy } from './owned-dirs.js';
-import { formatResult, phaseList, phaseOutputs, resultFile, usesWork, type Phase, type Plan, type PlanPart, type PlannedPhase } from './plan.js';
+import { formatResult, phaseList, phaseOutputs, resultFile, usesWork, type Plan, type PlanPart, type PlannedPhase } from './plan.js';
 
 const inside = (path: string, dir: string) => {
   const [p, d] = [realPath(path), realPath(dir)];
@@ -216,4 +216,3 @@ export async function runPlan(plan: Plan, r: Runner, only?: string): Promise<boo
   return false;
 }
 
-export type { Phase };
