@@ -13,7 +13,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gopherRepetition, heuristicOptions, judge } from '../pipeline/quality/heuristics.js';
-import { TextView, duplicates } from '../pipeline/quality/text-view.js';
+import { TextView, duplicates, tokenize } from '../pipeline/quality/text-view.js';
 import { sharedDataDir } from './extraction-data.js';
 import { arg, isolated, ratio, report } from './harness.js';
 import { sampleWebTexts } from './sample-web-texts.js';
@@ -33,11 +33,13 @@ function corpus(): string[] {
 /** datatrove's repetition measures, transcribed: n-gram strings counted in a Map and a Set. */
 function repetitionWithStrings(text: string, c: ReturnType<typeof heuristicOptions.parse>): boolean {
   const v = new TextView(text);
-  const paras = duplicates(v.paragraphs);
-  if (paras.elements / v.paragraphs.length > c.repetition_max_dup_para_frac || paras.chars / text.length > c.repetition_max_dup_para_char_frac) return false;
-  const lines = duplicates(v.lines);
-  if (lines.elements / v.lines.length > c.repetition_max_dup_line_frac || lines.chars / text.length > c.repetition_max_dup_line_char_frac) return false;
-  const words = v.words;
+  const paragraphs = [...v.paragraphs()];
+  const paras = duplicates(paragraphs);
+  if (paras.elements / paragraphs.length > c.repetition_max_dup_para_frac || paras.chars / text.length > c.repetition_max_dup_para_char_frac) return false;
+  const lineList = [...v.lines()];
+  const lines = duplicates(lineList);
+  if (lines.elements / lineList.length > c.repetition_max_dup_line_frac || lines.chars / text.length > c.repetition_max_dup_line_char_frac) return false;
+  const words = tokenize(text);
   for (const [i, n] of [2, 3, 4].entries()) {
     const counts = new Map<string, number>();
     for (let k = 0; k + n <= words.length; k++) {

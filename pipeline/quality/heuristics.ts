@@ -9,8 +9,8 @@
  * counts, as the Gopher paper means); ratios over a document without words are 0, not a crash.
  */
 import * as z from 'zod';
-import { combine, hashString } from '../core/hash.js';
-import { TextView, duplicates, hasLetter, isSymbolWord, sentences } from './text-view.js';
+import { combine } from '../core/hash.js';
+import { GOPHER_STOP_WORDS, TextView, duplicates, pieces, sentences, type WordIds } from './text-view.js';
 
 export interface RuleCheck {
   family: string;
@@ -29,7 +29,7 @@ const absent = (family: string, rule: string, found: boolean): RuleCheck => ({ f
 
 // ---------------------------------------------------------------------------- Gopher quality
 
-export const GOPHER_STOP_WORDS = ['the', 'be', 'to', 'of', 'and', 'that', 'have', 'with'];
+export { GOPHER_STOP_WORDS };
 
 export const gopherQualityOptions = z.object({
   gopher_quality: z.boolean().default(true).describe('apply the Gopher quality rules'),
@@ -49,26 +49,27 @@ type GopherQuality = z.infer<typeof gopherQualityOptions>;
 export function* gopherQuality(v: TextView, c: GopherQuality): Generator<RuleCheck> {
   const f = 'gopher-quality';
   const words = v.words;
-  const content = words.filter((w) => !isSymbolWord(w));
-  yield atLeast(f, 'too-few-words', content.length, c.gopher_min_words);
-  yield atMost(f, 'too-many-words', content.length, c.gopher_max_words);
-  const mean = ratio(
-    content.reduce((n, w) => n + w.length, 0),
-    content.length,
-  );
+  const content = words.count - words.symbols;
+  yield atLeast(f, 'too-few-words', content, c.gopher_min_words);
+  yield atMost(f, 'too-many-words', content, c.gopher_max_words);
+  const mean = ratio(words.contentChars, content);
   yield atLeast(f, 'short-words', mean, c.gopher_min_avg_word_length);
   yield atMost(f, 'long-words', mean, c.gopher_max_avg_word_length);
   const text = v.text;
-  yield atMost(f, 'too-many-hashes', ratio(count(text, '#'), words.length), c.gopher_max_symbol_word_ratio);
-  yield atMost(f, 'too-many-ellipses', ratio(count(text, '...') + count(text, '…'), words.length), c.gopher_max_symbol_word_ratio);
-  const lines = v.splitLines;
-  const bullets = lines.filter((l) => /^\s*[•-]/.test(l)).length;
-  yield atMost(f, 'too-many-bullet-lines', ratio(bullets, lines.length), c.gopher_max_bullet_lines_ratio);
-  const ellipsisEnds = lines.filter((l) => /(\.\.\.|…)\s*$/.test(l)).length;
-  yield atMost(f, 'too-many-ellipsis-lines', ratio(ellipsisEnds, lines.length), c.gopher_max_ellipsis_lines_ratio);
-  yield atLeast(f, 'too-few-alpha-words', ratio(words.filter(hasLetter).length, words.length), c.gopher_min_alpha_words_ratio);
-  const stop = new Set(c.gopher_stop_words.map((w) => w.toLowerCase()));
-  yield atLeast(f, 'too-few-stop-words', words.filter((w) => stop.has(w.toLowerCase())).length, c.gopher_min_stop_words);
+  yield atMost(f, 'too-many-hashes', ratio(count(text, '#'), words.count), c.gopher_max_symbol_word_ratio);
+  yield atMost(f, 'too-many-ellipses', ratio(count(text, '...') + count(text, '…'), words.count), c.gopher_max_symbol_word_ratio);
+  let lines = 0;
+  let bullets = 0;
+  let ellipsisEnds = 0;
+  for (const l of v.splitLines()) {
+    lines++;
+    if (/^\s*[•-]/.test(l)) bullets++;
+    if (/(\.\.\.|…)\s*$/.test(l)) ellipsisEnds++;
+  }
+  yield atMost(f, 'too-many-bullet-lines', ratio(bullets, lines), c.gopher_max_bullet_lines_ratio);
+  yield atMost(f, 'too-many-ellipsis-lines', ratio(ellipsisEnds, lines), c.gopher_max_ellipsis_lines_ratio);
+  yield atLeast(f, 'too-few-alpha-words', ratio(words.letters, words.count), c.gopher_min_alpha_words_ratio);
+  yield atLeast(f, 'too-few-stop-words', v.stopWordCount(c.gopher_stop_words), c.gopher_min_stop_words);
 }
 
 function count(text: string, needle: string): number {
@@ -106,28 +107,25 @@ type GopherRepetition = z.infer<typeof gopherRepetitionOptions>;
 class NGrams {
   private readonly ids: Uint32Array;
   /** prefix[i]: characters in the first i words. */
-  private readonly prefix: Float64Array;
+  private readonly prefix: Uint32Array;
   private readonly hi: Uint32Array;
   private readonly lo: Uint32Array;
   private n = 0;
-  // the table: slot -> 1 + position of the n-gram's first occurrence (0 = empty), and its count
+  // the table: slot -> 1 + position of the n-gram's first occurrence (0 = empty); counts by that position
   private readonly mask: number;
   private readonly first: Int32Array;
   private readonly count: Int32Array;
-  constructor(words: readonly string[]) {
-    const size = words.length;
-    this.ids = new Uint32Array(size);
-    this.prefix = new Float64Array(size + 1);
-    for (let i = 0; i < size; i++) {
-      this.ids[i] = hashString(words[i]);
-      this.prefix[i + 1] = this.prefix[i] + words[i].length;
-    }
+  constructor({ ids, prefix }: WordIds) {
+    const size = ids.length;
+    this.ids = ids;
+    this.prefix = prefix;
     this.hi = new Uint32Array(size).fill(0x2545f491);
     this.lo = new Uint32Array(size).fill(0x9e3779b9);
-    const slots = 2 ** Math.ceil(Math.log2(Math.max(2, size) * 2));
+    // at most 2/3 full: n-grams are at most as many as words
+    const slots = 2 ** Math.ceil(Math.log2(Math.max(2, size) * 1.5));
     this.mask = slots - 1;
     this.first = new Int32Array(slots);
-    this.count = new Int32Array(slots);
+    this.count = new Int32Array(size);
   }
 
   /** Hashes every n-gram; returns how many there are. */
@@ -166,8 +164,8 @@ class NGrams {
     for (let at = 0; at < total; at++) {
       const s = this.slot(at);
       if (this.first[s] === 0) this.first[s] = at + 1;
-      const c = ++this.count[s];
       const f = this.first[s] - 1;
+      const c = ++this.count[f];
       if (c > most || (c === most && f < best)) [best, most] = [f, c];
     }
     return (this.chars(best, n) + n - 1) * most;
@@ -194,13 +192,13 @@ class NGrams {
 export function* gopherRepetition(v: TextView, c: GopherRepetition): Generator<RuleCheck> {
   const f = 'gopher-repetition';
   const length = v.text.length;
-  const paras = duplicates(v.paragraphs);
-  yield atMost(f, 'dup-paragraphs', ratio(paras.elements, v.paragraphs.length), c.repetition_max_dup_para_frac);
+  const paras = duplicates(v.paragraphs());
+  yield atMost(f, 'dup-paragraphs', ratio(paras.elements, paras.total), c.repetition_max_dup_para_frac);
   yield atMost(f, 'dup-paragraph-chars', ratio(paras.chars, length), c.repetition_max_dup_para_char_frac);
-  const lines = duplicates(v.lines);
-  yield atMost(f, 'dup-lines', ratio(lines.elements, v.lines.length), c.repetition_max_dup_line_frac);
+  const lines = duplicates(v.lines());
+  yield atMost(f, 'dup-lines', ratio(lines.elements, lines.total), c.repetition_max_dup_line_frac);
   yield atMost(f, 'dup-line-chars', ratio(lines.chars, length), c.repetition_max_dup_line_char_frac);
-  const grams = new NGrams(v.words);
+  const grams = new NGrams(v.wordIds());
   for (let i = 0; i < 3; i++) {
     const top = grams.topChars(i + 2);
     if (top !== null) yield atMost(f, `top-${i + 2}-gram`, ratio(top, length), c.repetition_top_ngram_fracs[i]);
@@ -246,7 +244,7 @@ export function c4Quality(text: string | TextView, c: C4, all = false): C4Result
   let sentenceCount = 0;
   let lorem = false;
   let curly = false;
-  for (const raw of (typeof text === 'string' ? new TextView(text) : text).splitLines) {
+  for (const raw of (typeof text === 'string' ? new TextView(text) : text).splitLines()) {
     let line = raw.trim();
     const words = line.split(/\s+/).filter(Boolean);
     if (words.some((w) => w.length > c.c4_max_word_length)) {
@@ -310,15 +308,27 @@ const TERMINAL = /\p{Sentence_Terminal}$/u;
 
 export function* finewebQuality(v: TextView, c: FineWeb): Generator<RuleCheck> {
   const f = 'fineweb';
-  const lines = v.text.split('\n').filter((l) => l.trim() !== '');
-  yield atLeast(f, 'no-lines', lines.length, 1);
-  const punct = ratio(lines.filter((l) => TERMINAL.test(l)).length, lines.length);
+  let punctuated = 0;
+  let short = 0;
+  const lines = duplicates(
+    (function* nonEmpty() {
+      for (const l of pieces(v.text, /\n/g)) {
+        if (l.trim() === '') continue;
+        if (TERMINAL.test(l)) punctuated++;
+        if (l.length <= c.fineweb_short_line_length) short++;
+        yield l;
+      }
+    })(),
+  );
+  yield atLeast(f, 'no-lines', lines.total, 1);
+  const punct = ratio(punctuated, lines.total);
   const punctCheck = atLeast(f, 'few-punctuated-lines', punct, c.fineweb_min_punct_line_share);
   if (c.fineweb_punct_exclude_zero && punct === 0) punctCheck.pass = true;
   yield punctCheck;
-  yield atMost(f, 'many-short-lines', ratio(lines.filter((l) => l.length <= c.fineweb_short_line_length).length, lines.length), c.fineweb_max_short_line_share);
-  yield atMost(f, 'dup-line-chars', ratio(duplicates(lines).chars, v.text.replace(/\n/g, '').length), c.fineweb_max_dup_line_char_share);
-  yield atMost(f, 'many-newlines', ratio(count(v.text, '\n'), v.words.length), c.fineweb_max_newlines_per_word);
+  yield atMost(f, 'many-short-lines', ratio(short, lines.total), c.fineweb_max_short_line_share);
+  const newlines = count(v.text, '\n');
+  yield atMost(f, 'dup-line-chars', ratio(lines.chars, v.text.length - newlines), c.fineweb_max_dup_line_char_share);
+  yield atMost(f, 'many-newlines', ratio(newlines, v.words.count), c.fineweb_max_newlines_per_word);
 }
 
 // ---------------------------------------------------------------------------------- all
@@ -368,7 +378,7 @@ export interface Verdict {
 export function judge(text: string, c: HeuristicConfig, all = false): Verdict {
   const checks: RuleCheck[] = [];
   let failed: RuleCheck | null = null;
-  let view = new TextView(text);
+  let view = new TextView(text, c.gopher_stop_words);
   const linesRemoved: Record<string, number> = {};
   for (const family of RULE_FAMILIES) {
     if (!family.enabled(c)) continue;
@@ -381,7 +391,7 @@ export function judge(text: string, c: HeuristicConfig, all = false): Verdict {
       }
     }
     for (const [why, n] of Object.entries(r.removed ?? {})) linesRemoved[why] = (linesRemoved[why] ?? 0) + n;
-    if (r.text !== undefined && r.text !== view.text) view = new TextView(r.text);
+    if (r.text !== undefined && r.text !== view.text) view = new TextView(r.text, c.gopher_stop_words);
     if (failed && !all) break;
   }
   return { text: view.text, checks, failed, linesRemoved };

@@ -54,7 +54,7 @@ async function qualitySteps(config: StageConfig, task: { index: number }, ctx: T
   let cache: { doc: Doc; text: string; view: TextView } | null = null;
   const view = (doc: Doc) => {
     const text = typeof doc.text === 'string' ? doc.text : '';
-    if (cache?.doc !== doc || cache.text !== text) cache = { doc, text, view: new TextView(text) };
+    if (cache?.doc !== doc || cache.text !== text) cache = { doc, text, view: new TextView(text, config.gopher_stop_words) };
     return cache.view;
   };
   // Each family is a step: a filter, or a transform for a family that cleans the text (C4).

@@ -8,6 +8,7 @@
  * ("Mr.", "U.S."); every other punctuation mark or symbol is a word of its own, except "..."
  * and "--" runs, which stay whole.
  */
+import { hashString } from '../core/hash.js';
 
 const SYMBOL_ONLY = /^[\p{P}\p{S}]+$/u;
 const HAS_LETTER = /\p{L}/u;
@@ -66,41 +67,135 @@ export function sentences(text: string): string[] {
   return out;
 }
 
-export class TextView {
-  private cache: { words?: string[]; lines?: string[]; splitLines?: string[]; paragraphs?: string[] } = {};
-  constructor(readonly text: string) {}
+/** The stop words Gopher counts (the quality rule's default list). */
+export const GOPHER_STOP_WORDS = ['the', 'be', 'to', 'of', 'and', 'that', 'have', 'with'];
 
-  /** Treebank-like words, punctuation marks included. */
-  get words(): string[] {
-    return (this.cache.words ??= tokenize(this.text));
+/** What the rules count over a text's words, in one pass of the tokenizer: numbers, no word strings kept. */
+export interface WordStats {
+  count: number;
+  /** Words that are only punctuation or symbols. */
+  symbols: number;
+  /** Characters in the other words. */
+  contentChars: number;
+  /** Words holding a letter. */
+  letters: number;
+  /** Occurrences of the view's stop words (case-insensitive). */
+  stopWords: number;
+}
+
+/** Every word as a number: its hash, and where it ends in characters of words (prefix[i]: characters in the first i words). */
+export interface WordIds {
+  ids: Uint32Array;
+  prefix: Uint32Array;
+}
+
+/** The pieces of `text` between matches of `separator` (a global regex that cannot match empty), as `text.split` gives them, one at a time. */
+export function* pieces(text: string, separator: RegExp): Generator<string> {
+  let start = 0;
+  separator.lastIndex = 0;
+  for (let m = separator.exec(text); m; m = separator.exec(text)) {
+    yield text.slice(start, m.index);
+    start = m.index + m[0].length;
   }
+  yield text.slice(start);
+}
+
+const LINE_BREAKS = new RegExp(LINE_BREAK.source, 'g');
+
+/**
+ * A view of one text. Words, lines, paragraphs are streamed or counted, never held as arrays:
+ * a 50 MB document would otherwise cost gigabytes of small strings.
+ */
+export class TextView {
+  private stats?: WordStats;
+  private readonly stop: ReadonlySet<string>;
+  constructor(
+    readonly text: string,
+    stopWords: readonly string[] = GOPHER_STOP_WORDS,
+  ) {
+    this.stop = new Set(stopWords.map((w) => w.toLowerCase()));
+  }
+
+  /** Treebank-like words, punctuation marks included, counted (see `tokenize`). */
+  get words(): WordStats {
+    return (this.stats ??= this.scan(false).stats);
+  }
+  /** The words' hashes and lengths (typed arrays, made afresh on each call: the n-gram rules' input). */
+  wordIds(): WordIds {
+    const { stats, ids } = this.scan(true);
+    this.stats = stats;
+    return ids as WordIds;
+  }
+  /** Occurrences of `stopWords` (case-insensitive): the view's own list is counted with the words. */
+  stopWordCount(stopWords: readonly string[]): number {
+    const stop = new Set(stopWords.map((w) => w.toLowerCase()));
+    if (stop.size === this.stop.size && [...stop].every((w) => this.stop.has(w))) return this.words.stopWords;
+    let n = 0;
+    for (const m of this.text.matchAll(WORD)) if (stop.has(m[0].toLowerCase())) n++;
+    return n;
+  }
+
+  private scan(withIds: boolean): { stats: WordStats; ids?: WordIds } {
+    const stats: WordStats = { count: 0, symbols: 0, contentChars: 0, letters: 0, stopWords: 0 };
+    // Room for a word every other character: pages never written cost no memory.
+    let ids: Uint32Array = new Uint32Array(withIds ? (this.text.length >> 1) + 16 : 0);
+    let prefix: Uint32Array = new Uint32Array(ids.length + 1);
+    let chars = 0;
+    for (const m of this.text.matchAll(WORD)) {
+      const w = m[0];
+      const i = stats.count++;
+      if (isSymbolWord(w)) stats.symbols++;
+      else stats.contentChars += w.length;
+      if (hasLetter(w)) stats.letters++;
+      if (this.stop.has(w.toLowerCase())) stats.stopWords++;
+      if (!withIds) continue;
+      if (i === ids.length) {
+        ({ ids, prefix } = grow(ids, prefix));
+      }
+      ids[i] = hashString(w);
+      prefix[i + 1] = chars += w.length;
+    }
+    return { stats, ids: withIds ? { ids: ids.subarray(0, stats.count), prefix: prefix.subarray(0, stats.count + 1) } : undefined };
+  }
+
   /** Lines split on runs of "\n" (datatrove's repetition rules). */
-  get lines(): string[] {
-    return (this.cache.lines ??= this.text.split(/\n+/));
+  lines(): Generator<string> {
+    return pieces(this.text, /\n+/g);
   }
   /** Lines as Python's splitlines() gives them (datatrove's Gopher and C4 rules). */
-  get splitLines(): string[] {
-    if (this.cache.splitLines) return this.cache.splitLines;
-    const lines = this.text.split(LINE_BREAK);
-    if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
-    return (this.cache.splitLines = lines);
+  *splitLines(): Generator<string> {
+    let held: string | null = null;
+    for (const line of pieces(this.text, LINE_BREAKS)) {
+      if (held !== null) yield held;
+      held = line;
+    }
+    if (held) yield held; // splitlines() gives no empty last line
   }
   /** Paragraphs: the stripped text split on two or more newlines. */
-  get paragraphs(): string[] {
-    return (this.cache.paragraphs ??= this.text.trim().split(/\n{2,}/));
+  paragraphs(): Generator<string> {
+    return pieces(this.text.trim(), /\n{2,}/g);
   }
 }
 
-/** Elements seen before, and their characters (the second and later copies only). */
-export function duplicates(items: readonly string[]): { elements: number; chars: number } {
+function grow(ids: Uint32Array, prefix: Uint32Array): { ids: Uint32Array; prefix: Uint32Array } {
+  const more = { ids: new Uint32Array(ids.length * 2), prefix: new Uint32Array(ids.length * 2 + 1) };
+  more.ids.set(ids);
+  more.prefix.set(prefix);
+  return more;
+}
+
+/** All elements, those seen before, and their characters (the second and later copies only). */
+export function duplicates(items: Iterable<string>): { total: number; elements: number; chars: number } {
   const seen = new Set<string>();
+  let total = 0;
   let elements = 0;
   let chars = 0;
   for (const item of items) {
+    total++;
     if (seen.has(item)) {
       elements++;
       chars += item.length;
     } else seen.add(item);
   }
-  return { elements, chars };
+  return { total, elements, chars };
 }
