@@ -84,7 +84,7 @@ export async function* httpChunks(url: string, opts: Partial<RemoteOptions> = {}
           if (chunk.length === 0) continue;
           remaining -= chunk.length;
           received += chunk.length;
-          if (received > o.maxBytes) throw new TooLarge(`${url}: more than ${o.maxBytes} bytes; stopped reading (--http-max-size)`);
+          if (received > o.maxBytes) throw new TooLarge(`more than ${o.maxBytes} bytes; stopped reading (--http-max-size)`);
           failures = 0; // progress resets the retry budget
           yield chunk;
           if (remaining === 0) break;
