@@ -1,5 +1,5 @@
 /** Extraction: structure, fallbacks, limits, language, blocklists; then the stage on the sample web. */
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PageTruth } from '../datasets/sample-web/index.js';
@@ -88,6 +88,39 @@ describe('scoring', () => {
     expect(snippetsRight('Main text here.\nMore text.', ['Main text', 'More'], ['Cookie'])).toBe(true);
     expect(snippetsRight('Main text here. Cookie banner', ['Main text'], ['Cookie'])).toBe(false);
   });
+});
+
+describe('500,000 unclosed <div>s (issue 24, item 8)', () => {
+  const web = join(dir, 'divs-web');
+  const raw = join(dir, 'divs-raw');
+  beforeAll(() => {
+    mkdirSync(web);
+    const warc = new WarcWriter(join(web, 'divs-00000.warc.gz'));
+    const html = `<html><head><title>Divs</title></head><body>${'<div>'.repeat(500_000)}${paragraphs}</body></html>`;
+    const body = Buffer.from(`HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n\r\n${html}`);
+    warc.write({ type: 'response', headers: { 'WARC-Target-URI': 'https://divs.example/', 'WARC-Date': '2024-05-01T00:00:00Z', 'WARC-Record-ID': '<urn:uuid:00000000-0000-4000-8000-000000000001>', 'Content-Type': 'application/http; msgtype=response' }, content: body });
+    warc.close();
+    cliOk(['ingest', web, '-o', raw, '--progress', 'off']);
+  }, 300_000);
+
+  it('the fast engine extracts the page within the default time budget', async () => {
+    const out = join(dir, 'divs-fast');
+    cliOk(['extract', raw, '-o', out, '--progress', 'off']);
+    const totals = await expectAccounting(out);
+    expect(totals.docs_in).toBe(1);
+    expect(totals.docs_excluded, JSON.stringify(totals.steps)).toBe(0);
+    const [doc] = await readDocs(out);
+    expect(doc.text).toContain('Paragraph 5 has several words');
+  }, 120_000);
+
+  it('the readability engine extracts it too, or stops it and excludes it as extraction-timeout', async () => {
+    const out = join(dir, 'divs-readability');
+    cliOk(['extract', raw, '-o', out, '--extractor', 'readability', '--progress', 'off']);
+    const totals = await expectAccounting(out);
+    expect(totals.docs_in).toBe(1);
+    if (totals.docs_kept === 1) expect((await readDocs(out))[0].text).toContain('Paragraph 5 has several words');
+    else expect(totals.steps.find((s) => s.name === 'extract')?.reasons).toEqual({ 'extraction-timeout': 1 });
+  }, 300_000);
 });
 
 describe('refinery extract on the sample web', () => {

@@ -1,5 +1,7 @@
 /** Ingest over HTTP: Common Crawl's layout, its index, and a flaky server, all on 127.0.0.1. */
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -108,6 +110,43 @@ describe('ingest over HTTP', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/task 0 failed: .*nope\.warc\.gz: .*HTTP 404/);
   });
+});
+
+describe('endless HTTP bodies (issue 24, item 8)', () => {
+  it('a body that is not an archive fails its task within its first MiB; an endless archive at --http-max-size', async () => {
+    const record = Buffer.from('WARC/1.0\r\nWARC-Type: resource\r\nWARC-Target-URI: https://example.com/\r\nContent-Length: 5\r\n\r\nhello\r\n\r\n');
+    const chunks = { text: Buffer.from('all work and no play makes jack a dull boy\n'.repeat(2000)), warc: Buffer.concat(Array(500).fill(record)) };
+    const served = { text: 0, warc: 0 };
+    const endless = createServer((req, res) => {
+      const kind = req.url?.includes('.txt') ? 'text' : 'warc';
+      res.writeHead(200, { 'content-type': kind === 'text' ? 'text/plain' : 'application/warc' });
+      res.on('error', () => {});
+      const write = () => {
+        while (!res.destroyed) {
+          served[kind] += chunks[kind].length;
+          if (!res.write(chunks[kind])) return;
+        }
+      };
+      res.on('drain', write);
+      write();
+    });
+    await new Promise<void>((resolve) => endless.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${(endless.address() as AddressInfo).port}`;
+    try {
+      const text = await cliAsync(['ingest', `${base}/endless.txt`, '-o', join(dir, 'endless-text'), '--progress', 'off']);
+      expect(text.code, text.stderr).toBe(1);
+      expect(text.stderr).toMatch(/task 0 failed: .*endless\.txt: not a WARC, ARC or WET file: no record starts in its first 1024 KiB/);
+      expect(served.text).toBeLessThan(64 << 20);
+
+      const warc = await cliAsync(['ingest', `${base}/endless.warc`, '-o', join(dir, 'endless-warc'), '--http-max-size', '4MiB', '--progress', 'off']);
+      expect(warc.code, warc.stderr).toBe(1);
+      expect(warc.stderr).toMatch(/task 0 failed: .*endless\.warc: more than 4194304 bytes; stopped reading \(--http-max-size\)/);
+      expect(served.warc).toBeLessThan(64 << 20);
+    } finally {
+      endless.closeAllConnections();
+      await new Promise((resolve) => endless.close(resolve));
+    }
+  }, 120_000);
 });
 
 describe.skipIf(!data)('real Common Crawl path listings from ../shared/data', () => {

@@ -3,6 +3,7 @@
  * killed runs resume to exactly the uninterrupted result, ranks add up to a local run,
  * failed tasks are reported and retried.
  */
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,7 +11,7 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { brownTexts } from '../datasets/brown.js';
 import { readTaskStats } from '../pipeline/core/stats.js';
-import { cleanup, cli, cliDetached, expectAccounting, readDocs, tempDir } from './helpers/cli.js';
+import { cleanup, cli, cliDetached, cliPath, expectAccounting, readDocs, tempDir } from './helpers/cli.js';
 
 const FILES = 24;
 const dir = tempDir();
@@ -128,6 +129,40 @@ describe('resumability', () => {
     expect(tasksDone()).toEqual(everyThird.map((i) => `task-${String(i).padStart(5, '0')}`));
     expect(await Promise.all([rank(1), rank(2)])).toEqual([0, 0]);
     expect(tasksDone()).toHaveLength(FILES);
+    await expectSameAsReference(out);
+  }, 120_000);
+});
+
+describe('two runs at once into one output', () => {
+  it('run each task once, wait for each other, and both report the totals of the whole run', async () => {
+    const out = join(dir, 'concurrent');
+    const go = join(dir, 'go');
+    const start = (env: NodeJS.ProcessEnv) => {
+      const child = spawn(process.execPath, [cliPath, 'import', input, '-o', out, '--workers', '2', ...FLAGS], { env: { ...process.env, ...env } });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      const done = new Promise<{ code: number | null; stderr: string }>((resolve) => child.on('close', (code) => resolve({ code, stderr })));
+      return { done, stderr: () => stderr };
+    };
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    // The first run holds its task 0 until the second run has listed the tasks it would run.
+    const first = start({ REFINERY_HOLD_TASKS: `0:${go}` });
+    while (!existsSync(join(out, '_running', 'task-00000'))) await sleep(20);
+    const second = start({});
+    while (!/to run/.test(second.stderr())) await sleep(20);
+    writeFileSync(go, '');
+    const results = [await first.done, await second.done];
+    const tasksRun = results.map((r) => {
+      expect(r.code, r.stderr).toBe(0);
+      return Number(/; (\d+) tasks? run/.exec(r.stderr)?.[1]);
+    });
+    expect(tasksRun[0] + tasksRun[1]).toBe(FILES);
+    expect(results[1].stderr).toContain('waiting for');
+    // Both print the totals of all the tasks, not of the tasks they ran.
+    const summary = (stderr: string) => /^import: .* docs in, .*; /m.exec(stderr)?.[0];
+    expect(summary(results[0].stderr)).toBe(summary(results[1].stderr));
+    expect(summary(results[0].stderr)).toContain(`${(4 * 500 + FILES).toLocaleString('en-US')} docs in`);
+    expect(existsSync(join(out, '_running'))).toBe(false);
     await expectSameAsReference(out);
   }, 120_000);
 });

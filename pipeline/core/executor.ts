@@ -7,12 +7,14 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import * as z from 'zod';
 import { byteSize, configHash } from './config.js';
 import { RunError, UserError, errorMessage } from './errors.js';
 import { doneForSameInput, inputIdentity, listTasks } from './inputs.js';
 import { ensureLayout, layout, writeFileAtomic } from './layout.js';
-import { claimDir, legacyOutput, refuseInputOverlap, removeOwned } from './owned-dirs.js';
+import { claimHolder, claimTask, heartbeat, liveClaim, releaseTask, tidyClaims } from './claims.js';
+import { claimDir, legacyOutput, refuseInputOverlap, removeOwned, writingInto } from './owned-dirs.js';
 import { Progress, formatBytes, formatCount, type ProgressMode } from './progress.js';
 import { SCHEMA_VERSION } from './schema.js';
 import { openShard } from './shard-reader.js';
@@ -137,7 +139,11 @@ function prepareOutput(out: string, manifest: Omit<Manifest, 'totals' | 'tasks_d
           : 'a run over other input files';
     throw new UserError(`${out}: holds ${what}; pass --overwrite to replace it, or choose another output directory`);
   }
-  if (!same || overwrite) removeOwned(out, reads);
+  if (!same || overwrite) {
+    const other = liveClaim(out);
+    if (other) throw new UserError(`${out}: another run (pid ${other.pid} on ${other.host}) is writing into it; wait for it or stop it before replacing its output`);
+    removeOwned(out, reads);
+  }
 }
 
 export interface WorkerRequest {
@@ -207,8 +213,10 @@ export async function runStage(run: StageRun): Promise<StageResult> {
   // Bad input shards, and inputs without the columns the stage reads, are refused before anything is written.
   if (stage.input.kind === 'shards') await checkInputShards(stage, config, tasks);
   prepareOutput(out, base, options.overwrite, reads);
-  ensureLayout(out);
-  writeManifest(out, base);
+  writingInto(out, () => {
+    ensureLayout(out);
+    writeManifest(out, base);
+  });
 
   const mine = tasks.filter((t) => t.index % placement.worldSize === placement.rank);
   const marker = (t: TaskInput) => (existsSync(layout.doneFile(out, t.index)) ? readFileSync(layout.doneFile(out, t.index), 'utf8') : null);
@@ -221,11 +229,11 @@ export async function runStage(run: StageRun): Promise<StageResult> {
     log(`${stage.name}: ${plural(changed.length, 'input')} changed since ${changed.length === 1 ? 'its task' : 'their tasks'} ran (${changed[0].path}${changed.length > 1 ? ', ...' : ''}): running again`);
   }
   const pending = mine.filter((t) => markers.get(t.index) == null || changed.includes(t));
-  const skipped = mine.length - pending.length;
   const workers = Math.max(1, Math.min(options.workers ?? availableParallelism(), pending.length));
   const where = placement.worldSize > 1 ? `, rank ${placement.rank}/${placement.worldSize} (${placement.from})` : '';
+  const already = mine.length - pending.length;
   log(
-    `${stage.name}: ${plural(tasks.length, 'task')}${where}; ${pending.length} to run${skipped ? `, ${skipped} already done` : ''}; ` +
+    `${stage.name}: ${plural(tasks.length, 'task')}${where}; ${pending.length} to run${already ? `, ${already} already done` : ''}; ` +
       `${workers} worker${workers > 1 ? 's' : ''} -> ${out}`,
   );
 
@@ -240,19 +248,68 @@ export async function runStage(run: StageRun): Promise<StageResult> {
     maxPartBytes: options.max_part_size,
     attempt,
   });
-  let failed: { task: TaskInput; error: string }[];
+  const failed: { task: TaskInput; error: string }[] = [];
+  let ran = 0;
+  // Another run into the same output may be running some of these tasks: each task runs in
+  // the run that claims it (core/claims.ts); this one waits for the others' tasks, and runs
+  // those whose run failed them or died.
+  const isDone = (t: TaskInput) => {
+    const m = marker(t);
+    return m != null && doneForSameInput(m, t);
+  };
+  const held = new Set<number>();
+  const stopHeartbeat = heartbeat(out, held);
   try {
-    failed =
-      pending.length === 0
-        ? []
-        : run.workerScript
-        ? await runPool(pending, workers, options.retries, request, run.workerScript, progress)
-        : await runInProcess(pending, options.retries, run, hash, progress);
+    let todo = pending;
+    let waiting = false;
+    while (todo.length > 0) {
+      const claimed: TaskInput[] = [];
+      const others: TaskInput[] = [];
+      for (const t of todo) {
+        if (!claimTask(out, t.index)) others.push(t);
+        else if (isDone(t)) {
+          releaseTask(out, t.index); // another run finished it since it was listed
+          progress.taskDone();
+        } else {
+          held.add(t.index);
+          claimed.push(t);
+        }
+      }
+      if (claimed.length > 0) {
+        const size = Math.min(workers, claimed.length);
+        const f = run.workerScript
+          ? await runPool(claimed, size, options.retries, request, run.workerScript, progress)
+          : await runInProcess(claimed, options.retries, run, hash, progress);
+        for (const t of claimed) {
+          releaseTask(out, t.index);
+          held.delete(t.index);
+        }
+        failed.push(...f);
+        ran += claimed.length - f.length;
+      }
+      todo = others.filter((t) => {
+        if (!isDone(t)) return true;
+        progress.taskDone();
+        return false;
+      });
+      if (todo.length > 0) {
+        if (!waiting) {
+          const holder = claimHolder(out, todo[0].index);
+          progress.message(`${stage.name}: waiting for ${plural(todo.length, 'task')} that another run${holder ? ` (pid ${holder.pid} on ${holder.host})` : ''} is running`);
+          waiting = true;
+        }
+        await sleep(WAIT_MS);
+      }
+    }
   } finally {
+    stopHeartbeat();
+    for (const task of held) releaseTask(out, task);
+    tidyClaims(out);
     progress.finish();
   }
 
-  const all = readTaskStats(out);
+  // The totals are those of the finished tasks, whichever run finished them.
+  const all = readTaskStats(out).filter((s) => existsSync(layout.doneFile(out, s.task)));
   const violations = all.flatMap(accountingViolations);
   const totals = sumStats(all);
   writeManifest(out, base, all.length, totals, violations);
@@ -260,8 +317,8 @@ export async function runStage(run: StageRun): Promise<StageResult> {
   if (violations.length > 0) {
     throw new RunError(`${stage.name}: accounting invariant broken in ${out}:\n  ${violations.join('\n  ')}`);
   }
-  log(summaryLine(stage.name, totals, pending.length - failed.length, failed.length));
-  return { out, placement, ran: pending.length - failed.length, skipped, failed, totals };
+  log(summaryLine(stage.name, totals, ran, failed.length));
+  return { out, placement, ran, skipped: mine.length - ran - failed.length, failed, totals };
 }
 
 /**
@@ -298,6 +355,9 @@ async function checkInputShards(stage: Stage, config: StageConfig, tasks: readon
     throw new UserError(`${stage.name}: the "${empty.name}" column is null in every input shard; ${stage.name} reads it (${empty.from})`);
   }
 }
+
+/** How often a run waiting for another run's tasks looks again. */
+const WAIT_MS = 500;
 
 const plural = (n: number, word: string) => `${formatCount(n)} ${word}${n === 1 ? '' : 's'}`;
 

@@ -5,6 +5,7 @@
  *   out/excluded/part-TTTTT-PPPP.arrow
  *   out/_stats/task-TTTTT.json
  *   out/_done/task-TTTTT            completion marker, written last
+ *   out/_running/task-TTTTT         claim of the run running the task (core/claims.ts)
  *   out/_manifest.json
  */
 import { mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -17,8 +18,10 @@ export const layout = {
   excludedDir: (out: string) => join(out, 'excluded'),
   statsDir: (out: string) => join(out, '_stats'),
   doneDir: (out: string) => join(out, '_done'),
+  runningDir: (out: string) => join(out, '_running'),
   statsFile: (out: string, task: number) => join(out, '_stats', `task-${pad(task)}.json`),
   doneFile: (out: string, task: number) => join(out, '_done', `task-${pad(task)}`),
+  claimFile: (out: string, task: number) => join(out, '_running', `task-${pad(task)}`),
   manifest: (out: string) => join(out, '_manifest.json'),
 };
 

@@ -9,7 +9,7 @@
  * compared with symlinks resolved. README, "What refinery will and won't delete", states the
  * same rules for users.
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, rmSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { UserError } from './errors.js';
@@ -72,14 +72,55 @@ export function claimDir(dir: string, kind: DirKind, by: string, legacy: Legacy)
     entries = readdirSync(dir).filter((n) => !n.startsWith(MARKER));
   }
   const marked = markerKind(dir);
-  if (marked === kind) return;
-  if (marked) throw new UserError(`${dir}: is a refinery ${marked} directory, not ${kind === 'work' ? 'a work' : 'an output'} directory; choose another`);
-  if (entries.length > 0 && !legacy(dir, entries)) {
+  if (marked && marked !== kind) throw new UserError(`${dir}: is a refinery ${marked} directory, not ${kind === 'work' ? 'a work' : 'an output'} directory; choose another`);
+  if (!marked && entries.length > 0 && !legacy(dir, entries)) {
     const made = kind === 'output' ? `${MARKER} or _manifest.json` : MARKER;
     throw new UserError(`${dir}: exists and is not a refinery ${kind} directory (no ${made}); refusing to write into it`);
   }
-  mkdirSync(dir, { recursive: true });
-  writeFileAtomic(join(dir, MARKER), `${JSON.stringify({ kind, created_at: new Date().toISOString(), by })}\n`);
+  writingInto(dir, () => {
+    if (marked) return accessSync(dir, constants.W_OK);
+    makeDirs(dir);
+    writeFileAtomic(join(dir, MARKER), `${JSON.stringify({ kind, created_at: new Date().toISOString(), by })}\n`);
+  });
+}
+
+/** Why the filesystem refused a write, in words; null for errors that are not a refusal. */
+const REFUSALS: Record<string, string> = {
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EROFS: 'read-only file system',
+  ENOTDIR: 'a parent is a file, not a directory',
+  ENOENT: 'its parent cannot hold new directories',
+  ENOSPC: 'no space left on the device',
+  EDQUOT: 'disk quota exceeded',
+};
+
+/** Run `write`, which creates or writes in `dir`; a refusal of the filesystem becomes one clear line (exit 2). */
+export function writingInto<T>(dir: string, write: () => T): T {
+  try {
+    return write();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code ? REFUSALS[code] : undefined;
+    if (why) throw new UserError(`${dir}: cannot write here (${why})`);
+    throw err;
+  }
+}
+
+/**
+ * `mkdir -p`, one level at a time: Node's recursive mkdir reports a missing parent instead of
+ * the refusal, and loops forever where mkdir answers ENOENT (under /proc).
+ */
+function makeDirs(dir: string): void {
+  const abs = resolve(dir);
+  if (existsSync(abs)) return;
+  const parent = dirname(abs);
+  if (parent !== abs) makeDirs(parent);
+  try {
+    mkdirSync(abs);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
 }
 
 /** Why `dir` (a directory the run writes) may not be written: it is, or holds, one of `inputs`. */

@@ -7,6 +7,7 @@
  * Stats, exclusion shards, completion markers and atomic output come from `runTask`,
  * so a step is one short function.
  */
+import { existsSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import type * as z from 'zod';
 import { errorMessage } from './errors.js';
@@ -189,6 +190,7 @@ export async function runTask(run: TaskRun): Promise<TaskStats> {
   ensureLayout(out);
   clearTaskOutputs(out, task.index);
   injectFault(task.index, run.attempt ?? 0);
+  await injectDelay(task.index);
   // The input as it is when read: the done marker records it, so a rewritten input runs the task again.
   const identity = taskIdentity(task);
 
@@ -338,6 +340,15 @@ function injectFault(task: number, attempt: number): void {
     if (mode === undefined || (mode !== 'crash' && attempt < Number(mode))) {
       throw new Error(`injected failure (REFINERY_FAIL_TASKS=${spec}, attempt ${attempt})`);
     }
+  }
+}
+
+/** For testing concurrent runs: REFINERY_HOLD_TASKS="0:/tmp/go" holds task 0 until /tmp/go exists. */
+async function injectDelay(task: number): Promise<void> {
+  for (const entry of process.env.REFINERY_HOLD_TASKS?.split(',') ?? []) {
+    const at = entry.indexOf(':');
+    if (Number(entry.slice(0, at)) !== task) continue;
+    while (!existsSync(entry.slice(at + 1))) await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
 

@@ -60,6 +60,7 @@ export const ingestOptions = z
     url_pattern: z.string().min(1).optional().describe('with --cc-index: the URL pattern, e.g. "example.com/*" or "*.example.com"'),
     http_retries: z.number().int().min(0).default(8).describe('retries of a failed or dropped HTTP transfer (resumed with a Range request)'),
     http_timeout: z.number().positive().default(60).describe('seconds to wait for a response, or for the next bytes of its body'),
+    http_max_size: byteSize().prefault('64GiB').describe('stop reading a URL after this many bytes and fail its task (an endless body)'),
   })
   .strict()
   .refine((c) => (c.cc_index === undefined) === (c.url_pattern === undefined), {
@@ -151,6 +152,7 @@ function remoteOptions(config: IngestConfig, ctx?: TaskContext): Partial<RemoteO
   return {
     retries: config.http_retries,
     timeoutMs: config.http_timeout * 1000,
+    maxBytes: config.http_max_size,
     onRetry: (url, attempt, reason) => {
       if (ctx) ctx.count('http:retries');
       else process.stderr.write(`ingest: retrying ${url} (${attempt}): ${reason}\n`);

@@ -15,12 +15,14 @@ export interface RemoteOptions {
   backoffMs: number;
   /** Milliseconds to wait for response headers, and between body chunks. */
   timeoutMs: number;
+  /** Most bytes read from one URL: an endless body fails instead of running forever. */
+  maxBytes: number;
   dispatcher?: Dispatcher;
   /** Called on every retry, for the log. */
   onRetry?(url: string, attempt: number, reason: string): void;
 }
 
-export const DEFAULT_REMOTE: RemoteOptions = { retries: 8, backoffMs: 500, timeoutMs: 60_000 };
+export const DEFAULT_REMOTE: RemoteOptions = { retries: 8, backoffMs: 500, timeoutMs: 60_000, maxBytes: Infinity };
 
 const sharedAgent = new Agent({ connections: 16, keepAliveTimeout: 10_000 });
 
@@ -32,6 +34,9 @@ export class HttpError extends Error {
     super(`${url}: HTTP ${status}`);
   }
 }
+
+/** A body longer than `maxBytes`: not retried. */
+export class TooLarge extends Error {}
 
 const retryable = (status: number) => status === 429 || status === 408 || status >= 500;
 
@@ -79,6 +84,7 @@ export async function* httpChunks(url: string, opts: Partial<RemoteOptions> = {}
           if (chunk.length === 0) continue;
           remaining -= chunk.length;
           received += chunk.length;
+          if (received > o.maxBytes) throw new TooLarge(`more than ${o.maxBytes} bytes; stopped reading (--http-max-size)`);
           failures = 0; // progress resets the retry budget
           yield chunk;
           if (remaining === 0) break;
@@ -87,7 +93,7 @@ export async function* httpChunks(url: string, opts: Partial<RemoteOptions> = {}
         else return;
       }
     } catch (err) {
-      if (err instanceof HttpError) throw err;
+      if (err instanceof HttpError || err instanceof TooLarge) throw err;
       reason = errorMessage(err);
     }
     if (++failures > o.retries) throw new Error(`${url}: giving up after ${o.retries} retries (${reason})`);

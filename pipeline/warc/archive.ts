@@ -20,15 +20,19 @@ export interface ArchiveOptions extends Omit<RecordOptions, 'onDamage'> {
   onDamage(where: string, reason: string): void;
 }
 
+/** An archive whose first record does not start within this many bytes is not an archive. */
+export const FIRST_RECORD_WITHIN = 1 << 20;
+
 const at = (member: number, inner: number) => (inner === 0 ? `${member}` : `${member}+${inner}`);
 
 export async function* readArchive(raw: ByteReader, opts: ArchiveOptions): AsyncGenerator<ArchiveRecord> {
   const head = await raw.peek(2);
   if (!isGzip(head)) {
-    const records = parseRecords(raw, { ...opts, onDamage: (offset, reason) => opts.onDamage(`${offset}`, reason) });
+    const records = parseRecords(raw, { ...opts, firstRecordWithin: FIRST_RECORD_WITHIN, onDamage: (offset, reason) => opts.onDamage(`${offset}`, reason) });
     for await (const record of records) yield Object.assign(record, { location: `${record.offset}` });
     return;
   }
+  let first = true;
   for await (const event of gzipMembers(raw, opts.maxMember, opts.maxWindow)) {
     if (event.kind === 'damage') {
       opts.onDamage(`${event.offset}`, event.reason);
@@ -36,7 +40,12 @@ export async function* readArchive(raw: ByteReader, opts: ArchiveOptions): Async
     }
     const member = event.offset;
     const reader = event.kind === 'member' ? ByteReader.fromBuffer(event.data) : event.reader;
-    const records = parseRecords(reader, { ...opts, onDamage: (offset, reason) => opts.onDamage(at(member, offset), reason) });
+    const records = parseRecords(reader, {
+      ...opts,
+      firstRecordWithin: first ? FIRST_RECORD_WITHIN : undefined,
+      onDamage: (offset, reason) => opts.onDamage(at(member, offset), reason),
+    });
+    first = false;
     for await (const record of records) yield Object.assign(record, { location: at(member, record.offset) });
   }
 }

@@ -36,6 +36,11 @@ export interface RecordOptions {
   want(type: string, headers: Map<string, string>): boolean;
   maxContent: number;
   onDamage(offset: number, reason: string): void;
+  /**
+   * Fail when no record starts within this many bytes of the start: the input is not an
+   * archive (an endless HTTP body of something else would otherwise be scanned forever).
+   */
+  firstRecordWithin?: number;
 }
 
 /** End of a header block: the first blank line, CRLF or bare LF style. */
@@ -107,6 +112,8 @@ function nextRecordStart(b: Buffer, from: number, arc: boolean): number {
 
 export async function* parseRecords(r: ByteReader, opts: RecordOptions): AsyncGenerator<RawRecord> {
   let sawArc = false;
+  const start = r.position;
+  let found = false;
   for (;;) {
     let head = await r.peek(MAX_HEADER);
     let blank = 0;
@@ -180,6 +187,9 @@ export async function* parseRecords(r: ByteReader, opts: RecordOptions): AsyncGe
     if (!record) {
       // Resynchronise on the next line that starts a record.
       for (;;) {
+        if (!found && opts.firstRecordWithin !== undefined && r.position - start >= opts.firstRecordWithin) {
+          throw new Error(`not a WARC, ARC or WET file: no record starts in its first ${opts.firstRecordWithin >> 10} KiB`);
+        }
         const window = await r.peek(1 << 20);
         const at = nextRecordStart(window, 0, sawArc);
         if (at !== -1) {
@@ -195,6 +205,7 @@ export async function* parseRecords(r: ByteReader, opts: RecordOptions): AsyncGe
       continue;
     }
 
+    found = true;
     r.advance(headerLength);
     const wanted = opts.want(record.type, record.headers);
     if (wanted && record.contentLength > opts.maxContent) record.tooLarge = true;
