@@ -51,7 +51,7 @@ if (largest) await refinery('inspect', rel('dedup'), '--cluster', largest.id);
 
 // A quality classifier as DCLM trains one: curated text (Brown) against web text the rules
 // excluded; the best half of the rule-passing pages by its score; one excluded page explained.
-await refinery('quality', 'train', '--positive', rel('imported'), '--negative', rel('quality', 'excluded'), '-o', rel('quality-model.bin'), '--seed', '1');
+await refinery('quality', 'train', '--positive', rel('imported'), '--negative', rel('quality', '_excluded'), '-o', rel('quality-model.bin'), '--seed', '1');
 const scoreOnly = ['--no-gopher-quality', '--no-gopher-repetition', '--no-c4', '--no-fineweb', '--progress', 'log'];
 await refinery('quality', 'filter', rel('quality'), '-o', rel('quality-top'), '--classifier', rel('quality-model.bin'), '--keep-top', '50%', ...scoreOnly);
 const [repetitive] = await findDocs(shardPath(join(out, 'quality'), true), (d) => d.excluded_by === 'gopher-repetition', 1);

@@ -101,7 +101,7 @@ export const importStage = defineStage({
   summary: 'JSONL / JSONL.gz / text files -> document shards',
   description:
     'Each input file is one task. JSONL: one JSON object per line; unparseable lines and records without text go to ' +
-    'excluded/ with their reason, so nothing is lost. Fields other than text, id, url and date are kept as JSON in the ' +
+    '_excluded/ with their reason, so nothing is lost. Fields other than text, id, url and date are kept as JSON in the ' +
     '`metadata` column. Text: one document per file (id = relative path) or per line.',
   options,
   input: { kind: 'files', extensions: ['.jsonl', '.jsonl.gz', '.ndjson', '.ndjson.gz', '.txt', '.txt.gz'], what: 'JSONL or text files' },
