@@ -9,6 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as z from 'zod';
+import { COMPRESSIONS, DEFAULT_COMPRESSION, type Compression } from './compression.js';
 import { byteSize, configHash } from './config.js';
 import { RunError, UserError, errorMessage } from './errors.js';
 import { doneForSameInput, inputIdentity, listTasks } from './inputs.js';
@@ -41,6 +42,7 @@ export const runOptions = z
     overwrite: z.boolean().default(false).describe('delete a previous run in the output (and work) directory first; ignored with --phase (run --prepare --overwrite once before the phases)'),
     progress: z.enum(['auto', 'bar', 'log', 'off']).default('auto').describe('progress display (auto: bar on a terminal, log lines otherwise)'),
     max_part_size: byteSize().prefault('256MiB').describe('start a new part file once a part reaches this size'),
+    compression: z.enum(COMPRESSIONS).default(DEFAULT_COMPRESSION).describe('body compression of the shards written (standard Arrow IPC: pyarrow, polars and DuckDB read all three)'),
     work: z.string().min(1).optional().describe('where an operation of several phases keeps its intermediate results (default: <output>-work)'),
     phase: z.string().min(1).optional().describe('run only this phase of the operation, for this rank (see --list-phases); how Slurm and Kubernetes jobs run'),
     list_phases: z.boolean().default(false).describe('print the phases the command runs (map, jobs, reduce) and exit'),
@@ -154,6 +156,7 @@ export interface WorkerRequest {
   task: TaskInput;
   out: string;
   maxPartBytes: number;
+  compression: Compression;
   attempt: number;
 }
 
@@ -246,6 +249,7 @@ export async function runStage(run: StageRun): Promise<StageResult> {
     task,
     out,
     maxPartBytes: options.max_part_size,
+    compression: options.compression,
     attempt,
   });
   const failed: { task: TaskInput; error: string }[] = [];
@@ -409,6 +413,7 @@ async function runInProcess(
           task,
           out: run.out,
           maxPartBytes: run.options.max_part_size,
+          compression: run.options.compression,
           attempt,
           onProgress: (d, b) => progress.add(d, b),
           onWarning: (m) => progress.message(`warning: ${m}`),

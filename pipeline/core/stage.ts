@@ -10,6 +10,7 @@
 import { existsSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import type * as z from 'zod';
+import type { Compression } from './compression.js';
 import { errorMessage } from './errors.js';
 import { taskIdentity } from './inputs.js';
 import { clearTaskOutputs, ensureLayout, layout, writeFileAtomic } from './layout.js';
@@ -90,6 +91,7 @@ export interface SinkOptions {
   columns: readonly ColumnSpec[];
   metadata: Record<string, string>;
   maxPartBytes?: number;
+  compression?: Compression;
 }
 export type SinkFactory = (opts: SinkOptions) => Sink;
 
@@ -168,6 +170,8 @@ export interface TaskRun {
   task: TaskInput;
   out: string;
   maxPartBytes?: number;
+  /** Body compression of the shards written (default: zstd). */
+  compression?: Compression;
   /** 0 for the first try of this task in this run, 1 for the first retry, ... */
   attempt?: number;
   /** Called with documents and bytes read since the last call. */
@@ -225,6 +229,7 @@ export async function runTask(run: TaskRun): Promise<TaskStats> {
       columns: mergeColumns(columns, EXCLUSION_COLUMNS),
       metadata,
       maxPartBytes: run.maxPartBytes,
+      compression: run.compression,
     });
     doc.excluded_by = step.name;
     doc.reason = detail ? `${reason}: ${detail}` : reason;
@@ -259,7 +264,7 @@ export async function runTask(run: TaskRun): Promise<TaskStats> {
     for (const step of steps) columns = mergeColumns(columns, step.adds ?? [], step.removes ?? []);
     const stepStats = steps.map((s) => newStepStats(s.name, s.kind));
     stats.steps.push(...stepStats);
-    keptSink = (stage.sink?.(config) ?? shardSink)({ dir: out, base, task: task.index, columns, metadata, maxPartBytes: run.maxPartBytes });
+    keptSink = (stage.sink?.(config) ?? shardSink)({ dir: out, base, task: task.index, columns, metadata, maxPartBytes: run.maxPartBytes, compression: run.compression });
 
     let sinceProgress = 0;
     let bytesSinceProgress = 0;
