@@ -9,6 +9,7 @@
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, readFileSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { CompressionType, MessageHeader, MessageReader } from 'apache-arrow';
 import pl from 'nodejs-polars';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeBrownJsonl } from '../datasets/brown.js';
@@ -44,6 +45,21 @@ const byId = (docs: Doc[]): [string, string][] =>
 const keptParts = (out: string) => readdirSync(out).filter((n) => /^part-.*\.arrow$/.test(n));
 const bytesOf = (out: string) => keptParts(out).reduce((n, f) => n + statSync(join(out, f)).size, 0);
 
+/** The codec named by each record batch message of every kept part of `out` (null: uncompressed). */
+function codecsOf(out: string): Set<string | null> {
+  const codecs = new Set<string | null>();
+  for (const part of keptParts(out)) {
+    const reader = new MessageReader(readFileSync(join(out, part)).subarray(8)); // after the file magic
+    for (let m = reader.readMessage(); m; m = reader.readMessage()) {
+      if (m.headerType !== MessageHeader.RecordBatch) continue;
+      const type = (m.header() as { compression?: { type: CompressionType } | null }).compression?.type;
+      codecs.add(type === undefined ? null : CompressionType[type]);
+      reader.readMessageBody(m.bodyLength);
+    }
+  }
+  return codecs;
+}
+
 let corpus: string;
 const out = { zstd: '', lz4: '', none: '', pipeline: '' };
 
@@ -74,6 +90,12 @@ describe('an output directory is a dataset of its kept documents', () => {
       const totals = await expectAccounting(o);
       expect(totals.docs_excluded).toBeGreaterThan(0);
     }
+    expect(codecsOf(out.zstd)).toEqual(new Set(['ZSTD']));
+    expect(codecsOf(out.lz4)).toEqual(new Set(['LZ4_FRAME']));
+    expect(codecsOf(out.none)).toEqual(new Set([null]));
+    // compression: lz4 at the top of the pipeline file applies to each of its stages.
+    expect(codecsOf(join(dir, 'pipe', 'raw'))).toEqual(new Set(['LZ4_FRAME']));
+    expect(codecsOf(out.pipeline)).toEqual(new Set(['LZ4_FRAME']));
     const reference = byId(await readDocs(out.none));
     expect(byId(await readDocs(out.zstd))).toEqual(reference);
     expect(byId(await readDocs(out.lz4))).toEqual(reference);
