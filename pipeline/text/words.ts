@@ -68,7 +68,7 @@ export function* segmentedWords(text: string, lang: string | null): Generator<st
  * where it writes a glottal stop, "ya'm̃cha'" stays letters); numbers with their separators;
  * every other mark or symbol alone ("..." and "--" runs stay whole).
  */
-export const SPACED_WORD = /\p{N}+(?:[.,:/-]\p{N}+)*|[\p{L}\p{M}][\p{L}\p{M}\p{N}]*(?:[-‐‑][\p{L}\p{M}\p{N}]+)*['’ʼ]*|\.{2,}|-{2,}|[^\s\p{L}\p{M}\p{N}]/gu;
+export const SPACED_WORD = /\p{N}+(?:[.,:/-]\p{N}+)*|[\p{L}\p{M}][\p{L}\p{M}\p{N}\u200c\u200d]*(?:[-‐‑][\p{L}\p{M}\p{N}\u200c\u200d]+)*['’ʼ]*|\.{2,}|-{2,}|[^\s\p{L}\p{M}\p{N}]/gu;
 
 export function* spacedWords(text: string): Generator<string> {
   for (const m of text.matchAll(SPACED_WORD)) yield m[0];
