@@ -18,8 +18,14 @@ const TERMINATED = new RegExp(`\\p{Sentence_Terminal}[${CLOSERS}]*$`, 'u');
 const SPACED_BOUNDARY = new RegExp(`\\p{Sentence_Terminal}+[${CLOSERS}]*\\s+`, 'gu');
 const UNSPACED_BOUNDARY = new RegExp(`\\p{Sentence_Terminal}+[${CLOSERS}]*\\s*`, 'gu');
 
-/** Stop words match case-insensitively, with either apostrophe ("l’" is "l'"). */
-const stopKey = (w: string) => w.toLowerCase().replace(/[’ʼ]/g, "'");
+/**
+ * Stop words match case-insensitively, with either apostrophe ("l’" is "l'"), composed or not
+ * (Vietnamese text often comes with its tone marks as separate combining characters).
+ */
+const stopKey = (w: string) => {
+  const lower = w.toLowerCase().replace(/[’ʼ]/g, "'");
+  return /[\u0300-\u036f]/.test(lower) ? lower.normalize('NFC') : lower;
+};
 
 export class LanguageTextView extends TextView {
   private langStats?: WordStats;
