@@ -250,8 +250,8 @@ export function c4Quality(text: string | TextView, c: C4, all = false): C4Result
   const lang = view instanceof LanguageTextView ? view : null;
   for (const raw of view.splitLines()) {
     let line = raw.trim();
-    const words = lang ? [...lang.wordsOf(line)].filter((w) => !/^[\p{P}\p{S}]+$/u.test(w)) : line.split(/\s+/).filter(Boolean);
-    if (words.some((w) => w.length > c.c4_max_word_length)) {
+    const words = lang ? null : line.split(/\s+/).filter(Boolean);
+    if (words ? words.some((w) => w.length > c.c4_max_word_length) : lang!.hasWordLongerThan(line, c.c4_max_word_length)) {
       remove('too-long-word');
       continue;
     }
@@ -260,7 +260,7 @@ export function c4Quality(text: string | TextView, c: C4, all = false): C4Result
       remove('no-terminal-punctuation');
       continue;
     }
-    if (words.length < c.c4_min_words_per_line) {
+    if (words ? words.length < c.c4_min_words_per_line : !lang!.hasWords(line, c.c4_min_words_per_line)) {
       remove('too-few-words');
       continue;
     }

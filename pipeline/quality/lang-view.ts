@@ -69,6 +69,20 @@ export class LanguageTextView extends TextView {
     return n;
   }
 
+  /** Whether `line` has at least `n` words that are not only marks (stops counting at `n`). */
+  hasWords(line: string, n: number): boolean {
+    if (n <= 0) return true;
+    let seen = 0;
+    for (const w of this.wordsOf(line)) if (!isSymbolWord(w) && ++seen >= n) return true;
+    return false;
+  }
+  /** Whether `line` has a word longer than `max` characters (none can be, in a shorter line). */
+  hasWordLongerThan(line: string, max: number): boolean {
+    if (line.length <= max) return false;
+    for (const w of this.wordsOf(line)) if (w.length > max) return true;
+    return false;
+  }
+
   /** C4's terminal-punctuation test, in any script. */
   endsSentence(line: string): boolean {
     return TERMINATED.test(line) && !line.endsWith('...');
