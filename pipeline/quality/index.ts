@@ -69,13 +69,16 @@ async function qualitySteps(config: StageConfig, task: { index: number }, ctx: T
       const lang = typeof doc.lang === 'string' ? doc.lang : '';
       let settings = settingsByLang.get(lang);
       if (!settings) settingsByLang.set(lang, (settings = settingsFor(lang || null, config)));
+      // The funnel per language (documents with a lang column only): judged, and passed every rule.
+      if (lang && cache?.doc !== doc) ctx.count(`rules by language, in:${lang}`);
       cache = { doc, text, settings, view: viewFor(text, settings.config, settings.lang) };
     }
     return cache;
   };
   // Each family is a step: a filter, or a transform for a family that cleans the text (C4).
-  const steps: Step[] = RULE_FAMILIES.filter((f) => f.enabled(config)).map(
-    (family): Step => ({
+  const families = RULE_FAMILIES.filter((f) => f.enabled(config));
+  const steps: Step[] = families.map(
+    (family, i): Step => ({
       name: family.name,
       kind: family.cleans ? 'transform' : 'filter',
       apply(doc) {
@@ -85,6 +88,7 @@ async function qualitySteps(config: StageConfig, task: { index: number }, ctx: T
         for (const check of r.checks) if (!check.pass) return failure(check);
         // An excluded document keeps its original text, so the exclusion shard shows what was judged.
         if (r.text !== undefined) doc.text = r.text;
+        if (i === families.length - 1 && typeof doc.lang === 'string' && doc.lang) ctx.count(`rules by language, passed:${doc.lang}`);
         return undefined;
       },
     }),
