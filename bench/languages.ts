@@ -70,7 +70,7 @@ function quantile(sorted: number[], q: number): number {
 
 export async function main(): Promise<void> {
   const base = heuristicOptions.parse({});
-  const { table, byCode } = loadLanguageTable();
+  const { byCode } = loadLanguageTable();
   const refs = new Map<string, { texts: string[]; lang: string }>();
   const add = (group: string, lang: string, text: string) => {
     const r = refs.get(group) ?? { texts: [], lang };
@@ -124,5 +124,4 @@ export async function main(): Promise<void> {
     return judge(d.text, s.config, false, s.lang).failed === null;
   });
   console.log(`\nUDHR declarations of 1,000+ words kept by the shipped table: ${kept.length} / ${long.length} (${((kept.length / long.length) * 100).toFixed(1)}%)`);
-  void table;
 }
