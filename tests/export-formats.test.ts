@@ -1,7 +1,8 @@
 /**
  * `refinery export --format parquet | hf` through the real CLI on real pages (WARC files in
  * ../shared/data, ingested, extracted, then split by `select --min --holdout`), read back
- * by pyarrow and DuckDB: exactly the kept documents, their text, in shard order.
+ * by pyarrow, DuckDB and Hugging Face datasets: exactly the kept documents, their text, in
+ * shard order.
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -126,6 +127,22 @@ describe.skipIf(skip)(`export --format parquet and hf, read by pyarrow and DuckD
     cliOk(['export', join(sel, 'train'), join(sel, 'validation'), '-o', out, '--format', 'hf', '--license', 'odc-by', '--progress', 'off']);
     expect(readdirSync(join(out, 'data')).sort()).toEqual(names);
   }, 60_000);
+
+  const noDatasets = skip ? null : pythonMissing(['datasets']);
+  it.skipIf(noDatasets)(`Hugging Face datasets loads the folder by its card: both splits, exactly the kept documents${noDatasets ? ` (skipped: ${noDatasets})` : ''}`, () => {
+    const out = join(dir, 'hf');
+    if (!existsSync(join(out, 'README.md'))) cliOk(['export', join(sel, 'train'), join(sel, 'validation'), '-o', out, '--format', 'hf', '--progress', 'off']);
+    const LOAD = `
+import json, os, sys
+os.environ["HF_HUB_OFFLINE"] = "1"; os.environ["HF_DATASETS_OFFLINE"] = "1"; os.environ["HF_HOME"] = sys.argv[2]
+from datasets import load_dataset
+ds = load_dataset(sys.argv[1])
+print(json.dumps({split: [[r["id"], r["text"]] for r in ds[split]] for split in ds}))
+`;
+    const read = python<Record<string, [string, string][]>>(LOAD, [out, join(dir, 'hf-home')]);
+    expect(Object.keys(read).sort()).toEqual(['train', 'validation']);
+    for (const side of ['train', 'validation'] as const) expect(read[side].sort()).toEqual(kept(side).map((d) => [d.id, d.text]).sort());
+  }, 120_000);
 
   it('refuses --format hf with only a validation split', () => {
     const r = cli(['export', join(sel, 'validation'), '-o', join(dir, 'hf-bad'), '--format', 'hf']);

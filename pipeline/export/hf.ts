@@ -157,7 +157,7 @@ export function writeHfDataset(out: string, splitDirs: Partial<Record<HfSplit, s
     '',
     '```python',
     'from datasets import load_dataset',
-    `ds = load_dataset("parquet", data_dir="${out.replace(/\/+$/, '')}/data")  # or load_dataset("<user>/<name>") once uploaded`,
+    `ds = load_dataset("${out.replace(/\/+$/, '')}")  # this folder; load_dataset("<user>/<name>") once uploaded`,
     '```',
     '',
   );
