@@ -14,7 +14,7 @@
  * (the funnel, each stage's config and counts).
  */
 import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, statSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { readManifest, type Manifest } from '../core/executor.js';
 import { writeFileAtomic } from '../core/layout.js';
@@ -81,7 +81,9 @@ export function lineage(inputs: readonly string[]): { dir: string; manifest: Man
     const manifest = readManifest(dir);
     if (!manifest) return;
     for (const input of manifest.inputs) visit(input, depth + 1);
-    order.push({ dir, manifest });
+    // Manifests name inputs by absolute path: the card shows them from the working directory.
+    const shown = relative(process.cwd(), key);
+    order.push({ dir: shown && !shown.startsWith('..') ? shown : key, manifest });
   };
   for (const input of inputs) visit(input, 0);
   return order;
