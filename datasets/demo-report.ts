@@ -34,7 +34,7 @@ export function writeDemoReport(out: string, stageDirs: readonly string[]): stri
     parts.push('## Exports', '', 'The same data for other tools:', '');
     if (existsSync(card)) {
       const files = readdirSync(join(out, 'hf-hq', 'data')).sort();
-      parts.push(`- [hf-hq/](hf-hq/README.md): the high-quality subset as a Hugging Face dataset folder (${files.length} zstd Parquet files in [hf-hq/data/](hf-hq/data), and its [dataset card](hf-hq/README.md)); \`load_dataset("parquet", data_dir="${out}/hf-hq/data")\`.`);
+      parts.push(`- [hf-hq/](hf-hq/README.md): the high-quality subset as a Hugging Face dataset folder (${files.length} zstd Parquet files in [hf-hq/data/](hf-hq/data), and its [dataset card](hf-hq/README.md)); \`load_dataset("${out}/hf-hq")\`.`);
     }
     if (tokens?.nanogpt) {
       const n = tokens.nanogpt;
