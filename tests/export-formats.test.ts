@@ -6,6 +6,7 @@
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import pl from 'nodejs-polars';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inValidation } from '../pipeline/core/split.js';
@@ -71,7 +72,7 @@ describe.skipIf(skip)(`export --format parquet and hf, read by pyarrow and DuckD
     all = await readDocs(text);
   }, 120_000);
 
-  it('writes zstd Parquet with the kept documents, their text, schema and metadata; DuckDB reads it natively', async () => {
+  it('writes zstd Parquet with the kept documents, their text, schema and metadata; polars and DuckDB read it natively', async () => {
     const out = join(dir, 'pq');
     cliOk(['export', join(sel, 'train'), '-o', out, '--format', 'parquet', '--row-group-rows', '4', '--progress', 'off']);
     const expected = kept('train');
@@ -95,6 +96,9 @@ describe.skipIf(skip)(`export --format parquet and hf, read by pyarrow and DuckD
       expect(f.nullable.id).toBe(false);
       expect(f.types.html).toBeUndefined();
     }
+    // polars (its Rust reader, through nodejs-polars) reads the same rows.
+    const frames = files.map((f) => pl.readParquet(f));
+    expect(frames.flatMap((f) => (f.height ? (f.getColumn('id').toArray() as string[]) : []))).toEqual(read.rows.map((r) => r.id));
     const duck = python<[string, string][]>(DUCKDB, [join(out, '*.parquet')]);
     expect(duck).toEqual(expected.map((d) => [d.id, d.text]).sort((a, b) => byId({ id: a[0] as string }, { id: b[0] as string })));
   }, 60_000);
