@@ -32,7 +32,7 @@ const options = z
     columns: z.array(z.string()).optional().describe('columns to write, comma-separated (default: all but html)'),
     unfold_metadata: z.boolean().default(true).describe('jsonl: write the fields kept in `metadata` as top-level fields'),
     row_group_rows: z.number().int().min(1).default(100_000).describe('parquet, hf: rows per row group (at most)'),
-    row_group_size: byteSize().prefault('128MiB').describe('parquet, hf: bytes of values per row group (at most; whichever limit comes first)'),
+    row_group_size: byteSize().prefault('128MiB').describe('parquet, hf: size of the values buffered per row group (strings counted by length, other values as 8 bytes); whichever of the two limits comes first'),
     license: z.string().min(1).default('unknown').describe('hf: the license in the dataset card (a hub license id: cc-by-4.0, odc-by, other, ...)'),
     language: z.array(z.string().min(2)).optional().describe('hf: the languages in the dataset card, comma-separated (default: those of at least 1% of the documents, from the lang column)'),
     name: z.string().min(1).optional().describe("hf: the dataset's pretty name in the card (default: the output folder's name)"),
