@@ -22,7 +22,7 @@ import { CORE_COLUMNS, type Doc } from '../pipeline/core/schema.js';
 import { openShard } from '../pipeline/core/shard-reader.js';
 import { ShardWriter } from '../pipeline/core/shard-writer.js';
 import { ParquetSink, loadZstd } from '../pipeline/export/parquet.js';
-import { arg, isolated, ratio, report } from './harness.js';
+import { arg, crawledDoc, isolated, ratio, report } from './harness.js';
 
 function* documents(target: number): Generator<Doc> {
   const texts = brownTexts().map((t) => t.text);
@@ -31,16 +31,7 @@ function* documents(target: number): Generator<Doc> {
     // Numbered, so no two texts are equal (a dictionary would store a repeated text once).
     const text = `${i}. ${texts[i % texts.length]}`;
     bytes += Buffer.byteLength(text);
-    yield {
-      id: `doc-${i}`,
-      url: `https://example.org/${i % 97}/page-${i}.html`,
-      source: `CC-MAIN-2024-22/segment-${i % 13}.warc.gz@${i * 9173}`,
-      fetched_at: Date.UTC(2024, 4, 1 + (i % 28)),
-      content_type: 'text/html',
-      text,
-      lang: 'en',
-      lang_score: 0.9 + (i % 10) / 100,
-    };
+    yield crawledDoc(i, text);
   }
 }
 
