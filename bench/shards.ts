@@ -33,7 +33,7 @@ import { CORE_COLUMNS, buildSchema, type Doc } from '../pipeline/core/schema.js'
 import { COMPRESSIONS, type Compression } from '../pipeline/core/compression.js';
 import { listShards, openShard } from '../pipeline/core/shard-reader.js';
 import { ShardWriter } from '../pipeline/core/shard-writer.js';
-import { arg, isolated, ratio, report } from './harness.js';
+import { arg, crawledDoc, isolated, ratio, report } from './harness.js';
 
 const BATCH = 8192;
 const POOL_DOCS = 20_000;
@@ -62,16 +62,7 @@ function makePool(): { docs: Doc[]; bytes: number } {
   let bytes = 0;
   for (let i = 0; i < POOL_DOCS; i++) {
     const text = texts[i % texts.length];
-    docs.push({
-      id: `doc-${i}`,
-      url: `https://example.org/${i % 97}/page-${i}.html`,
-      source: `CC-MAIN-2024-22/segment-${i % 13}.warc.gz@${i * 9173}`,
-      fetched_at: Date.UTC(2024, 4, 1 + (i % 28)),
-      content_type: 'text/html',
-      text,
-      lang: 'en',
-      lang_score: 0.9 + (i % 10) / 100,
-    });
+    docs.push(crawledDoc(i, text));
     bytes += Buffer.byteLength(text);
   }
   return { docs: JSON.parse(JSON.stringify(docs)) as Doc[], bytes };

@@ -5,7 +5,7 @@
 import { errorMessage } from './core/errors.js';
 import type { WorkerMessage, WorkerRequest } from './core/executor.js';
 import { runTask } from './core/stage.js';
-import { stageByName } from './stages.js';
+import { loadStage } from './stage-modules.js';
 
 const send = (msg: WorkerMessage) => process.send?.(msg);
 
@@ -13,7 +13,7 @@ process.on('message', (req: WorkerRequest) => {
   void (async () => {
     try {
       const stats = await runTask({
-        stage: stageByName(req.stage),
+        stage: await loadStage(req.stage),
         config: req.config,
         configHash: req.configHash,
         task: req.task,

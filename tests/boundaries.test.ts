@@ -6,6 +6,8 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { STAGE_MODULE_NAMES, loadStage } from '../pipeline/stage-modules.js';
+import { STAGES } from '../pipeline/stages.js';
 
 const root = join(import.meta.dirname, '..', 'pipeline');
 
@@ -26,5 +28,12 @@ describe('package boundaries', () => {
   it('text imports only core', () => {
     const outside = Object.values(importsOutside('text')).flat();
     expect(outside.filter((p) => !p.startsWith('../core/'))).toEqual([]);
+  });
+});
+
+describe('stage modules', () => {
+  it('pool workers load every registered stage, the same object, from its own module', async () => {
+    expect([...STAGE_MODULE_NAMES].sort()).toEqual(STAGES.map((s) => s.name).sort());
+    for (const stage of STAGES) expect(await loadStage(stage.name)).toBe(stage);
   });
 });

@@ -169,7 +169,7 @@ describe('help', () => {
 
 describe('shipped configs', () => {
   it('every pipeline file in configs/ validates (the Common Crawl recipe starts with ingest --cc, without input)', () => {
-    for (const file of ['configs/demo.yaml', 'configs/commoncrawl.yaml']) {
+    for (const file of ['configs/demo.yaml', 'configs/commoncrawl.yaml', 'configs/commoncrawl-multilingual.yaml']) {
       const r = cli(['run', file, '--list-phases']);
       expect(r.code, `${file}: ${r.stderr}`).toBe(0);
       expect(r.stdout).toMatch(/^1-ingest +map /m);

@@ -151,7 +151,12 @@ describe('refinery extract on the sample web', () => {
     expect(totals.steps.find((s) => s.name === 'html-size')?.reasons).toEqual({ 'html-too-large': 1 });
     const docs = await readDocs(out);
     const nested = docs.find((d) => d.url === 'https://nested.example/p');
-    expect(nested?.text).toContain('Paragraph 5');
+    if (engine === 'fast' || nested) expect(nested?.text).toContain('Paragraph 5');
+    else {
+      // Readability on 100,000 nested elements can overrun the budget on a loaded machine: then it is stopped, with its reason.
+      const stopped = (await readDocs(join(out, 'excluded'))).find((d) => d.url === 'https://nested.example/p');
+      expect(stopped?.reason).toMatch(/^extraction-timeout/);
+    }
     const scores = [];
     const tokens = [];
     let langRight = 0;

@@ -80,6 +80,19 @@ describe('shard writer and reader', () => {
     expect(back.map((d) => d.id)).toEqual(docs.map((d) => d.id));
   });
 
+  it('keeps every text exact when batches of tens of MB are handed to Arrow without a copy', async () => {
+    // Big texts (past the builder's hand-over size, multi-byte characters included) between small ones, so a
+    // handed-over buffer is followed by a fresh one and by the copied, reused one.
+    const big = (n: number, fill: string) => `${fill.repeat(n)}é${'日本'.repeat(1000)}`;
+    const docs = sampleDocs(6);
+    docs[1].text = big(20e6, 'a');
+    docs[3].text = big(9e6, 'ü'); // 18 MB in UTF-8 from 9 M characters
+    const files = writeShard('hand-over', docs);
+    const back = await readDocs(files[0]);
+    expect(back.map((d) => d.id)).toEqual(docs.map((d) => d.id));
+    for (let i = 0; i < docs.length; i++) expect(back[i].text === docs[i].text, `text of ${docs[i].id}`).toBe(true);
+  });
+
   it('shows nothing under a final name until publish, and abort leaves nothing', () => {
     const out = join(dir, 'atomic');
     mkdirSync(out);

@@ -46,6 +46,11 @@ function columnData(type: DataType, length: number, validity: Validity, buffers:
   return makeData({ type: type as never, length, ...validity.take(length), ...buffers } as never);
 }
 
+/** Strings longer than this are measured before they are encoded (a pass of ~1 ms per MB). */
+const LONG_STRING = 1 << 20;
+/** Batches of string bytes above this are handed over on flush rather than copied. */
+const HAND_OVER = 16 << 20;
+
 class StringBuilder implements ColumnBuilder {
   private offsets = new Int32Array(1024);
   private bytes = Buffer.allocUnsafe(1 << 16);
@@ -73,9 +78,10 @@ class StringBuilder implements ColumnBuilder {
       this.validity.set(row, false);
     } else {
       const str = typeof value === 'string' ? value : String(value);
-      // A UTF-8 encoding takes at most 3 bytes per UTF-16 code unit.
-      const worst = str.length * 3;
-      if (this.used + worst > this.bytes.length) this.grow(this.used + worst);
+      // A UTF-8 encoding takes at most 3 bytes per UTF-16 code unit. For a long string that
+      // bound would triple its buffer (a 200 MB text grew a 1 GB one): count its bytes instead.
+      const need = str.length > LONG_STRING ? Buffer.byteLength(str, 'utf8') : str.length * 3;
+      if (this.used + need > this.bytes.length) this.grow(this.used + need);
       this.used += this.bytes.utf8Write(str, this.used);
       this.validity.set(row, true);
     }
@@ -85,6 +91,8 @@ class StringBuilder implements ColumnBuilder {
   private grow(min: number): void {
     let size = this.bytes.length * 2;
     while (size < min) size *= 2;
+    // Past the batch size a batch ends at this row anyway: allocate what it needs, not the next power of two.
+    if (min > HAND_OVER) size = min;
     const grown = Buffer.allocUnsafe(size);
     this.bytes.copy(grown, 0, 0, this.used);
     this.bytes = grown;
@@ -92,10 +100,16 @@ class StringBuilder implements ColumnBuilder {
 
   flush(): Data {
     const length = this.rows;
+    const used = new Uint8Array(this.bytes.buffer, this.bytes.byteOffset, this.used);
+    // A large buffer is handed to Arrow as it is, and the builder starts a fresh one: copying
+    // a 200 MB batch cost a second and its size again in memory. Small ones are copied, so the
+    // builder keeps its grown buffer for the next batch.
+    const handOver = this.used > HAND_OVER;
     const data = columnData(this.type, length, this.validity, {
       valueOffsets: this.offsets.slice(0, length + 1),
-      data: new Uint8Array(this.bytes.buffer, this.bytes.byteOffset, this.used).slice(),
+      data: handOver ? used : used.slice(),
     });
+    if (handOver) this.bytes = Buffer.allocUnsafe(1 << 16);
     this.rows = 0;
     this.used = 0;
     this.offsets[0] = 0;

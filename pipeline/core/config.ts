@@ -6,9 +6,11 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { lazyPackage } from './lazy-package.js';
 import * as z from 'zod';
 import { UserError, errorMessage } from './errors.js';
+
+const yaml = lazyPackage<typeof import('yaml')>('yaml');
 
 export type OptionKind = 'string' | 'number' | 'boolean' | 'enum' | 'list';
 
@@ -141,9 +143,9 @@ export function loadYaml(file: string): unknown {
     throw new UserError(`${file}: cannot read (${errorMessage(err)})`);
   }
   try {
-    return parseYaml(text) ?? {};
+    return yaml().parse(text) ?? {};
   } catch (err) {
-    if (err instanceof YAMLParseError) {
+    if (err instanceof yaml().YAMLParseError) {
       const pos = err.linePos?.[0];
       throw new UserError(`${file}${pos ? `:${pos.line}:${pos.col}` : ''}: invalid YAML (${err.message.split('\n')[0]})`);
     }

@@ -102,20 +102,37 @@ export async function openShard(file: string): Promise<OpenShard> {
         await handle.close();
       }
     };
+    const readBatch = async (i: number): Promise<RecordBatch | null> => {
+      try {
+        return await reader.readRecordBatch(i);
+      } catch (err) {
+        throw new UserError(`${file}: record batch ${i} is unreadable (${errorMessage(err)})`);
+      }
+    };
     async function* readBatches(): AsyncGenerator<RecordBatch> {
       for (let i = 0; i < batches; i++) {
-        let batch;
-        try {
-          batch = await reader.readRecordBatch(i);
-        } catch (err) {
-          throw new UserError(`${file}: record batch ${i} is unreadable (${errorMessage(err)})`);
-        }
+        const batch = await readBatch(i);
         if (batch) yield batch;
       }
     }
+    /** A batch's documents, decoded; the batch itself is garbage once this returns. */
+    const batchAt = async (i: number): Promise<(Doc | undefined)[]> => {
+      const batch = await readBatch(i);
+      return batch ? [...batchDocs(batch, columns)] : [];
+    };
     async function* docs(): AsyncGenerator<Doc> {
+      // Each batch is decoded whole and let go before its documents are handed out, and each
+      // document is let go once the consumer asks for the next: a batch holding one 50 MB
+      // document was otherwise held, with its decoded copy, while the document was processed.
       try {
-        for await (const batch of readBatches()) yield* batchDocs(batch, columns);
+        for (let i = 0; i < batches; i++) {
+          const decoded = await batchAt(i);
+          for (let row = 0; row < decoded.length; row++) {
+            const doc = decoded[row] as Doc;
+            decoded[row] = undefined;
+            yield doc;
+          }
+        }
       } finally {
         await close();
       }

@@ -71,6 +71,8 @@ export interface TaskContext {
 export interface TaskSource {
   columns: readonly ColumnSpec[];
   docs: AsyncIterable<Doc> | Iterable<Doc>;
+  /** The input shard's file metadata, when the task reads a shard. */
+  metadata?: ReadonlyMap<string, string>;
 }
 
 /** Where kept documents go. The default writes Arrow shards; export writes JSONL. */
@@ -90,6 +92,8 @@ export interface SinkOptions {
   task: number;
   columns: readonly ColumnSpec[];
   metadata: Record<string, string>;
+  /** The file metadata of the task's input shard (empty for inputs that are not shards): export carries it over. */
+  inputMetadata: Record<string, string>;
   maxPartBytes?: number;
   compression?: Compression;
 }
@@ -160,7 +164,7 @@ export const shardSink: SinkFactory = (opts) => new ShardWriter(opts);
 
 async function openShardSource(task: TaskInput): Promise<TaskSource> {
   const shard = await openShard(task.path);
-  return { columns: shard.columns, docs: shard.docs() };
+  return { columns: shard.columns, docs: shard.docs(), metadata: shard.metadata };
 }
 
 export interface TaskRun {
@@ -264,7 +268,7 @@ export async function runTask(run: TaskRun): Promise<TaskStats> {
     for (const step of steps) columns = mergeColumns(columns, step.adds ?? [], step.removes ?? []);
     const stepStats = steps.map((s) => newStepStats(s.name, s.kind));
     stats.steps.push(...stepStats);
-    keptSink = (stage.sink?.(config) ?? shardSink)({ dir: out, base, task: task.index, columns, metadata, maxPartBytes: run.maxPartBytes, compression: run.compression });
+    keptSink = (stage.sink?.(config) ?? shardSink)({ dir: out, base, task: task.index, columns, metadata, inputMetadata: Object.fromEntries(source.metadata ?? []), maxPartBytes: run.maxPartBytes, compression: run.compression });
 
     let sinceProgress = 0;
     let bytesSinceProgress = 0;

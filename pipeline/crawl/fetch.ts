@@ -6,7 +6,10 @@
  * Every request passes the address guard: an IP in the URL before connecting, a name on
  * each of its DNS answers.
  */
-import { Agent, request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import { lazyPackage } from '../core/lazy-package.js';
+
+const undici = lazyPackage<typeof import('undici')>('undici');
 import { errorMessage } from '../core/errors.js';
 import { PrivateAddressError, type AddressGuard } from './address.js';
 
@@ -37,7 +40,7 @@ export interface Fetched {
 export type FetchResult = { ok: true; page: Fetched } | { ok: false; reason: string; detail: string };
 
 export function crawlDispatcher(limits: FetchLimits): Dispatcher {
-  return new Agent({
+  return new (undici().Agent)({
     connections: 8,
     keepAliveTimeout: 5_000,
     connect: { timeout: limits.connectTimeoutMs, lookup: limits.guard.lookup },
@@ -65,7 +68,7 @@ export async function fetchPage(url: string, limits: FetchLimits, dispatcher: Di
   const parts: Buffer[] = [];
   let size = 0;
   try {
-    const res = await request(url, {
+    const res = await undici().request(url, {
       method: 'GET',
       headers,
       dispatcher,

@@ -1,11 +1,13 @@
 /** Links of an HTML page, resolved against its URL (or its <base>), honouring nofollow. */
-import { Parser } from 'htmlparser2';
+import { lazyPackage } from '../core/lazy-package.js';
+
+const htmlParser2 = lazyPackage<typeof import('htmlparser2')>('htmlparser2');
 
 export function extractLinks(html: string, pageUrl: string): string[] {
   let base = pageUrl;
   let nofollowPage = false;
   const raw: string[] = [];
-  const parser = new Parser(
+  const parser = new (htmlParser2().Parser)(
     {
       onopentag(name, attrs) {
         if (name === 'base' && attrs.href) {

@@ -2,7 +2,9 @@
  * MinHash signatures and LSH band keys, on typed arrays.
  *
  * Text is normalised as datatrove does (lower case, accents stripped, digits -> 0,
- * punctuation removed, whitespace collapsed), split into words, and every run of
+ * punctuation removed, whitespace collapsed), split into words (in Chinese, Japanese, Thai
+ * and the other scripts without spaces, by ICU's word segmentation: split on spaces, a
+ * whole clause would be one "word", and one changed character would change it), and every run of
  * `shingle` words is one shingle. Each word is hashed once; a shingle's hash combines its
  * words' hashes, so no shingle string is ever built. Permutation i maps a shingle hash x to
  * (a_i * x + b_i) mod 2^32 with odd a_i (a bijection on 32-bit values); with 64-bit hashes a
@@ -13,6 +15,7 @@
  */
 import { combine, hashString, mix32 } from '../core/hash.js';
 import { normalizeForDedup } from '../text/normalize.js';
+import { UNSPACED_SCRIPT, segmentedWords } from '../text/words.js';
 
 export interface MinHashConfig {
   bands: number;
@@ -53,9 +56,9 @@ export class MinHasher {
     this.b = parameters(n, config.seed ^ 0x5bd1e995);
   }
 
-  /** Hashes of the text's shingles, in order (a view, valid until the next call). */
-  shingleHashes(text: string): Uint32Array {
-    const words = asciiWordHashes(text) ?? wordHashes(normalizeForDedup(text));
+  /** Hashes of the text's shingles, in order (a view, valid until the next call). `lang`: the text's language, when known. */
+  shingleHashes(text: string, lang: string | null = null): Uint32Array {
+    const words = asciiWordHashes(text) ?? languageWordHashes(normalizeForDedup(text), lang);
     const k = this.config.shingle;
     const count = words.length === 0 ? 0 : Math.max(1, words.length - k + 1);
     if (this.shingles.length < count) this.shingles = new Uint32Array(Math.max(count, this.shingles.length * 2));
@@ -71,8 +74,8 @@ export class MinHasher {
    * The signature: per permutation the minimum, as 1 or 2 uint32 (high, low). Null for a text
    * without words (it is nobody's duplicate).
    */
-  signature(text: string, out = new Uint32Array(this.permutations * this.width)): Uint32Array | null {
-    return this.signatureOf(this.shingleHashes(text), out);
+  signature(text: string, out = new Uint32Array(this.permutations * this.width), lang: string | null = null): Uint32Array | null {
+    return this.signatureOf(this.shingleHashes(text, lang), out);
   }
 
   signatureOf(shingles: Uint32Array, out = new Uint32Array(this.permutations * this.width)): Uint32Array | null {
@@ -145,6 +148,17 @@ export function wordHashes(norm: string): number[] {
       start = i + 1;
     }
   }
+  return words;
+}
+
+/**
+ * Word hashes of a normalised text in any script: split on spaces, except for text holding a
+ * script written without them (its words then come from ICU's segmenter, pipeline/text/words.ts).
+ */
+export function languageWordHashes(norm: string, lang: string | null = null): number[] {
+  if (!UNSPACED_SCRIPT.test(norm)) return wordHashes(norm);
+  const words: number[] = [];
+  for (const w of segmentedWords(norm, lang)) if (w !== ' ') words.push(hashString(w));
   return words;
 }
 

@@ -73,7 +73,7 @@ class KeySink implements Sink {
     const row = this.rows++;
     const text = typeof doc.text === 'string' ? doc.text : '';
     if (this.hasher) {
-      const sig = this.hasher.signature(text);
+      const sig = this.hasher.signature(text, undefined, typeof doc.lang === 'string' ? doc.lang : null);
       if (sig) {
         const keys = this.hasher.bandKeys(sig);
         for (let b = 0; b < this.kinds.length; b++) this.records[b].push(keys[2 * b], keys[2 * b + 1], row);

@@ -12,10 +12,12 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { stringify } from 'yaml';
+import { lazyPackage } from '../core/lazy-package.js';
 import * as z from 'zod';
 import type { Plan } from '../core/plan.js';
 import { jobName, phaseJobs, prepareArgs } from './phase-jobs.js';
+
+const yaml = lazyPackage<typeof import('yaml')>('yaml');
 
 export const k8sOptions = z
   .object({
@@ -121,7 +123,7 @@ export function writeK8s(command: readonly string[], plan: Plan, c: K8sConfig): 
   const dir = resolve(c.manifests ?? `${(plan.parts.at(-1)?.ctx.out ?? 'refinery').replace(/\/+$/, '')}-k8s`);
   mkdirSync(dir, { recursive: true });
   const jobs = k8sJobs(command, plan, c);
-  for (const j of jobs) writeFileSync(join(dir, j.file), stringify(j.manifest));
+  for (const j of jobs) writeFileSync(join(dir, j.file), yaml().stringify(j.manifest));
   writeFileSync(join(dir, 'run.sh'), runScript(jobs, c), { mode: 0o755 });
   return { dir, jobs };
 }

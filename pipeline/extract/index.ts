@@ -24,8 +24,11 @@ export const extractOptions = z
     time_budget: z.number().positive().default(10).describe('seconds one page may take; a slower page is stopped and excluded (extraction-timeout)'),
     max_elements: z.number().int().min(1).default(DEFAULT_EXTRACT.maxElements).describe('pages with more elements skip article finding and use the fallback'),
     max_depth: z.number().int().min(1).default(DEFAULT_EXTRACT.maxDepth).describe('pages nested deeper skip article finding (Readability\'s time grows with depth squared) and use the fallback'),
-    languages: z.array(z.string()).optional().describe('keep only these languages (ISO 639-1 codes as fastText lid.176 gives them, comma-separated)'),
-    min_lang_score: z.number().min(0).max(1).default(0).describe('exclude documents whose language score is lower (e.g. 0.65)'),
+    languages: z
+      .array(z.string().regex(/^[a-zA-Z]{2,3}(:(0(\.\d+)?|1(\.0+)?))?$/, 'expected a language code, or code:score (pt:0.8)'))
+      .optional()
+      .describe('keep only these languages (ISO 639-1 codes as fastText lid.176 gives them, comma-separated); code:score gives a language its own confidence floor (pt:0.8,es:0.84,de)'),
+    min_lang_score: z.number().min(0).max(1).default(0).describe('exclude documents whose language score is lower (e.g. 0.65); a language listed as code:score in --languages uses its own'),
     blocklist_domains: z.string().optional().describe('file of blocked domains, one per line (subdomains are blocked too)'),
     blocklist_urls: z.string().optional().describe('file of blocked URL substrings, one per line'),
     keep_html: z.boolean().default(false).describe('keep the html column (dropped by default: the text is what later stages read)'),
@@ -100,15 +103,22 @@ function steps(config: ExtractConfig): Step[] {
     },
   });
   if (config.languages || config.min_lang_score > 0) {
-    const wanted = config.languages ? new Set(config.languages.map((l) => l.toLowerCase())) : null;
+    // code -> its confidence floor (FineWeb-2 sets one per language: scores differ by language)
+    const wanted = config.languages
+      ? new Map(config.languages.map((entry) => {
+          const [code, score] = entry.toLowerCase().split(':');
+          return [code, score === undefined ? config.min_lang_score : Number(score)] as const;
+        }))
+      : null;
     out.push({
       name: 'language',
       kind: 'filter',
       apply: (doc) => {
         const lang = typeof doc.lang === 'string' ? doc.lang : 'unknown';
         const score = typeof doc.lang_score === 'number' ? doc.lang_score : 0;
-        if (wanted && !wanted.has(lang)) return drop('language', `${lang} (${score}) not in ${[...wanted].join(',')}`);
-        if (score < config.min_lang_score) return drop('language-score', `${lang} ${score} < ${config.min_lang_score}`);
+        if (wanted && !wanted.has(lang)) return drop('language', `${lang} (${score}) not in ${[...wanted.keys()].join(',')}`);
+        const floor = wanted?.get(lang) ?? config.min_lang_score;
+        if (score < floor) return drop('language-score', `${lang} ${score} < ${floor}`);
         return undefined;
       },
     });

@@ -3,7 +3,9 @@
  * what `refinery extract-page` prints when you look at a bad extraction.
  */
 import { readFileSync } from 'node:fs';
-import { request } from 'undici';
+import { lazyPackage } from '../core/lazy-package.js';
+
+const undici = lazyPackage<typeof import('undici')>('undici');
 import { UserError, errorMessage } from '../core/errors.js';
 import { decodeBody, detectCharset } from '../warc/charset.js';
 import { decodeHttpBody, parseContentType } from '../warc/http.js';
@@ -25,7 +27,7 @@ const MAX_PAGE_BYTES = 50 << 20;
 async function fetchHtml(url: string): Promise<{ body: Buffer; declared: string | null }> {
   let res;
   try {
-    res = await request(url, { headers: { 'user-agent': 'refinery-extract-page/0.1', 'accept-encoding': 'gzip, deflate, br' }, headersTimeout: 30_000, bodyTimeout: 30_000 });
+    res = await undici().request(url, { headers: { 'user-agent': 'refinery-extract-page/0.1', 'accept-encoding': 'gzip, deflate, br' }, headersTimeout: 30_000, bodyTimeout: 30_000 });
   } catch (err) {
     throw new UserError(`${url}: ${errorMessage(err)}`);
   }

@@ -3,11 +3,13 @@
  * fallback when Readability finds no article (or the page is too big or odd for a DOM).
  * Pure and synchronous: it runs inside a worker thread that can be stopped (./pool.ts).
  */
-import { Readability } from '@mozilla/readability';
-import { Parser } from 'htmlparser2';
-import { parseHTML } from 'linkedom';
+import { lazyPackage } from '../core/lazy-package.js';
 import { FURNITURE_NAMES } from './fast/tree.js';
 import { TextBuilder } from './text-builder.js';
+
+const readability = lazyPackage<typeof import('@mozilla/readability')>('@mozilla/readability');
+const htmlParser2 = lazyPackage<typeof import('htmlparser2')>('htmlparser2');
+const linkedom = lazyPackage<typeof import('linkedom')>('linkedom');
 
 export interface Extracted {
   title: string | null;
@@ -105,7 +107,7 @@ export function fallbackText(html: string): { title: string | null; text: string
   let skip = 0;
   let title: string | null = null;
   let inTitle = false;
-  const parser = new Parser(
+  const parser = new (htmlParser2().Parser)(
     {
       onopentag(name) {
         if (name === 'title') inTitle = true; // in <head>, which is skipped otherwise
@@ -191,10 +193,10 @@ export function extractHtml(html: string, url: string | null, opts: ExtractOptio
   let readable: { title: string | null; text: string } | null = null;
   try {
     // Too many or too deeply nested elements for Readability: straight to the streaming fallback.
-    const { document } = countTags(html) <= opts.maxElements ? parseHTML(wrap(html)) : { document: null };
+    const { document } = countTags(html) <= opts.maxElements ? linkedom().parseHTML(wrap(html)) : { document: null };
     if (document && nestingDepth(document.documentElement as unknown as DomNode) <= opts.maxDepth) {
       const docTitle = document.title || null;
-      const article = new Readability(document as never, { serializer: (el: unknown) => el, keepClasses: true }).parse();
+      const article = new (readability().Readability)(document as never, { serializer: (el: unknown) => el, keepClasses: true }).parse();
       if (article?.content) {
         const content = article.content as unknown as DomElement;
         prune(content);

@@ -6,7 +6,10 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { gunzipSync } from 'node:zlib';
-import { Agent, request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import { lazyPackage } from '../core/lazy-package.js';
+
+const undici = lazyPackage<typeof import('undici')>('undici');
 import { errorMessage } from '../core/errors.js';
 
 export interface RemoteOptions {
@@ -24,7 +27,8 @@ export interface RemoteOptions {
 
 export const DEFAULT_REMOTE: RemoteOptions = { retries: 8, backoffMs: 500, timeoutMs: 60_000, maxBytes: Infinity };
 
-const sharedAgent = new Agent({ connections: 16, keepAliveTimeout: 10_000 });
+let sharedAgent: Dispatcher | undefined;
+const agent = () => (sharedAgent ??= new (undici().Agent)({ connections: 16, keepAliveTimeout: 10_000 }));
 
 export class HttpError extends Error {
   constructor(
@@ -58,10 +62,10 @@ export async function* httpChunks(url: string, opts: Partial<RemoteOptions> = {}
     const ranged = from > 0 || end !== undefined;
     let reason: string;
     try {
-      const res = await request(url, {
+      const res = await undici().request(url, {
         method: 'GET',
         headers: ranged ? { range: `bytes=${from}-${end ?? ''}` } : {},
-        dispatcher: o.dispatcher ?? sharedAgent,
+        dispatcher: o.dispatcher ?? agent(),
         headersTimeout: o.timeoutMs,
         bodyTimeout: o.timeoutMs,
       });

@@ -5,7 +5,11 @@
  * context word before it or right after it) and it has the shape of a national number. Dates,
  * years, versions, decimals, quantities and IDs that look the same are left alone.
  */
-import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
+import type { CountryCode } from 'libphonenumber-js/max';
+import { lazyPackage } from '../core/lazy-package.js';
+
+// The full metadata (~150 kB of JSON): loaded when a text first holds a phone candidate.
+const phoneNumbers = lazyPackage<typeof import('libphonenumber-js/max')>('libphonenumber-js/max');
 
 /** Countries whose national formats are tried for numbers written without a country code. */
 const PHONE_COUNTRIES: CountryCode[] = ['US', 'GB', 'DE', 'FR', 'IT', 'ES', 'NL', 'BE', 'SE', 'AU', 'CA', 'IN', 'BR', 'CH', 'AT', 'PL', 'IE', 'IL'];
@@ -109,7 +113,7 @@ export function phoneValid(candidate: string, before: string, after: string): bo
   if (yearsOrSmallNumbers(international ? groups.slice(1) : groups, context)) return false;
   if (UNIT_AFTER.test(after) || CURRENCY_BEFORE.test(before)) return false;
   if (international) {
-    const p = parsePhoneNumberFromString(number);
+    const p = phoneNumbers().parsePhoneNumberFromString(number);
     return p !== undefined && p.isPossible();
   }
   if (context === 'id') return false;
@@ -128,7 +132,7 @@ export function phoneValid(candidate: string, before: string, after: string): bo
   if (!labelled && /^(?:19|20)\d\d[ .-]/.test(number)) return false;
   if (labelled && nationalShape(number, groups)) return true;
   for (const country of PHONE_COUNTRIES) {
-    const p = parsePhoneNumberFromString(number, country);
+    const p = phoneNumbers().parsePhoneNumberFromString(number, country);
     if (p && (p.isValid() || ((labelled || number.includes('(')) && p.isPossible()))) return true;
   }
   return false;

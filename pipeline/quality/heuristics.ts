@@ -10,6 +10,7 @@
  */
 import * as z from 'zod';
 import { combine } from '../core/hash.js';
+import { LanguageTextView } from './lang-view.js';
 import { GOPHER_STOP_WORDS, TextView, duplicates, pieces, sentences, type WordIds } from './text-view.js';
 
 export interface RuleCheck {
@@ -244,19 +245,22 @@ export function c4Quality(text: string | TextView, c: C4, all = false): C4Result
   let sentenceCount = 0;
   let lorem = false;
   let curly = false;
-  for (const raw of (typeof text === 'string' ? new TextView(text) : text).splitLines()) {
+  const view = typeof text === 'string' ? new TextView(text) : text;
+  // Another language than English: its words per line, its sentence terminators ("。", "।").
+  const lang = view instanceof LanguageTextView ? view : null;
+  for (const raw of view.splitLines()) {
     let line = raw.trim();
-    const words = line.split(/\s+/).filter(Boolean);
-    if (words.some((w) => w.length > c.c4_max_word_length)) {
+    const words = lang ? null : line.split(/\s+/).filter(Boolean);
+    if (words ? words.some((w) => w.length > c.c4_max_word_length) : lang!.hasWordLongerThan(line, c.c4_max_word_length)) {
       remove('too-long-word');
       continue;
     }
     if (c.c4_remove_citations) line = line.replace(CITATION, '');
-    if (c.c4_terminal_punct && (!END_PUNCTUATION.some((p) => line.endsWith(p)) || line.endsWith('...'))) {
+    if (c.c4_terminal_punct && (lang ? !lang.endsSentence(line) : !END_PUNCTUATION.some((p) => line.endsWith(p)) || line.endsWith('...'))) {
       remove('no-terminal-punctuation');
       continue;
     }
-    if (words.length < c.c4_min_words_per_line) {
+    if (words ? words.length < c.c4_min_words_per_line : !lang!.hasWords(line, c.c4_min_words_per_line)) {
       remove('too-few-words');
       continue;
     }
@@ -277,7 +281,7 @@ export function c4Quality(text: string | TextView, c: C4, all = false): C4Result
       remove('policy');
       continue;
     }
-    sentenceCount += sentences(line).length;
+    sentenceCount += lang ? lang.sentenceCount(line) : sentences(line).length;
     kept.push(line);
   }
   if (c.c4_lorem_ipsum) checks.push(absent(f, 'lorem-ipsum', lorem));
@@ -374,11 +378,22 @@ export interface Verdict {
   linesRemoved: Record<string, number>;
 }
 
-/** All enabled families of `RULE_FAMILIES`; stops at the first failure unless `all`. */
-export function judge(text: string, c: HeuristicConfig, all = false): Verdict {
+/**
+ * The view the rules read a document through: English (or no language) keeps `TextView`,
+ * any other language gets its own words (lang-view.ts).
+ */
+export function viewFor(text: string, c: HeuristicConfig, lang: string | null = null): TextView {
+  return lang && lang !== 'en' ? new LanguageTextView(text, c.gopher_stop_words, lang) : new TextView(text, c.gopher_stop_words);
+}
+
+/**
+ * All enabled families of `RULE_FAMILIES`; stops at the first failure unless `all`. `lang`: the
+ * document's language, with `c` its settings (languages.ts, settingsFor).
+ */
+export function judge(text: string, c: HeuristicConfig, all = false, lang: string | null = null): Verdict {
   const checks: RuleCheck[] = [];
   let failed: RuleCheck | null = null;
-  let view = new TextView(text, c.gopher_stop_words);
+  let view = viewFor(text, c, lang);
   const linesRemoved: Record<string, number> = {};
   for (const family of RULE_FAMILIES) {
     if (!family.enabled(c)) continue;
@@ -391,7 +406,7 @@ export function judge(text: string, c: HeuristicConfig, all = false): Verdict {
       }
     }
     for (const [why, n] of Object.entries(r.removed ?? {})) linesRemoved[why] = (linesRemoved[why] ?? 0) + n;
-    if (r.text !== undefined && r.text !== view.text) view = new TextView(r.text, c.gopher_stop_words);
+    if (r.text !== undefined && r.text !== view.text) view = viewFor(r.text, c, lang);
     if (failed && !all) break;
   }
   return { text: view.text, checks, failed, linesRemoved };

@@ -18,8 +18,9 @@ import { ScoreSink, inTop, readPairs, tieOf, topCut, type TopCut } from '../core
 import type { Doc } from '../core/schema.js';
 import { defineStage, drop, type Step, type TaskContext, needsText } from '../core/stage.js';
 import { Classifier, readModelInfo } from '../classify/fasttext.js';
-import { RULE_FAMILIES, heuristicOptions, type RuleCheck } from './heuristics.js';
-import { TextView } from './text-view.js';
+import { RULE_FAMILIES, heuristicOptions, viewFor, type RuleCheck } from './heuristics.js';
+import { settingsFor, type LanguageSettings } from './languages.js';
+import type { TextView } from './text-view.js';
 
 export const classifierOptions = z.object({
   classifier: z.string().optional().describe('a fastText model from "refinery quality train" (model.bin): adds the score column quality_<name>'),
@@ -31,7 +32,15 @@ export const classifierOptions = z.object({
     .describe('keep only this share of the documents that pass the rules: the highest scores over all inputs (e.g. 10%)'),
 });
 
-export const qualityOptions = heuristicOptions.extend(classifierOptions.shape).strict();
+export const languageOptions = z.object({
+  by_language: z
+    .boolean()
+    .default(true)
+    .describe("judge each document by its language's settings (the lang column; stop words and thresholds from --languages-file); English keeps these options as given"),
+  languages_file: z.string().optional().describe('the per-language settings table (default: the shipped configs/languages.yaml)'),
+});
+
+export const qualityOptions = heuristicOptions.extend(classifierOptions.shape).extend(languageOptions.shape).strict();
 export type QualityConfig = z.infer<typeof qualityOptions>;
 
 /** What the filter pass is told beyond the user's options: recorded scores to read. */
@@ -51,23 +60,35 @@ const failure = (check: RuleCheck) => drop(check.rule, check.limit === 'absent' 
 
 async function qualitySteps(config: StageConfig, task: { index: number }, ctx: TaskContext): Promise<Step[]> {
   // One view per document, shared by the rule families that read the same text.
-  let cache: { doc: Doc; text: string; view: TextView } | null = null;
+  // The settings follow the document's language (the extract stage's lang column).
+  const settingsByLang = new Map<string, LanguageSettings>();
+  let cache: { doc: Doc; text: string; view: TextView; settings: LanguageSettings } | null = null;
   const view = (doc: Doc) => {
     const text = typeof doc.text === 'string' ? doc.text : '';
-    if (cache?.doc !== doc || cache.text !== text) cache = { doc, text, view: new TextView(text, config.gopher_stop_words) };
-    return cache.view;
+    if (cache?.doc !== doc || cache.text !== text) {
+      const lang = typeof doc.lang === 'string' ? doc.lang : '';
+      let settings = settingsByLang.get(lang);
+      if (!settings) settingsByLang.set(lang, (settings = settingsFor(lang || null, config)));
+      // The funnel per language (documents with a lang column only): judged, and passed every rule.
+      if (lang && cache?.doc !== doc) ctx.count(`rules by language, in:${lang}`);
+      cache = { doc, text, settings, view: viewFor(text, settings.config, settings.lang) };
+    }
+    return cache;
   };
   // Each family is a step: a filter, or a transform for a family that cleans the text (C4).
-  const steps: Step[] = RULE_FAMILIES.filter((f) => f.enabled(config)).map(
-    (family): Step => ({
+  const families = RULE_FAMILIES.filter((f) => f.enabled(config));
+  const steps: Step[] = families.map(
+    (family, i): Step => ({
       name: family.name,
       kind: family.cleans ? 'transform' : 'filter',
       apply(doc) {
-        const r = family.run(view(doc), config, false);
+        const { view: v, settings } = view(doc);
+        const r = family.run(v, settings.config, false);
         for (const [why, n] of Object.entries(r.removed ?? {})) ctx.count(`${family.name} lines removed:${why}`, n);
         for (const check of r.checks) if (!check.pass) return failure(check);
         // An excluded document keeps its original text, so the exclusion shard shows what was judged.
         if (r.text !== undefined) doc.text = r.text;
+        if (i === families.length - 1 && typeof doc.lang === 'string' && doc.lang) ctx.count(`rules by language, passed:${doc.lang}`);
         return undefined;
       },
     }),

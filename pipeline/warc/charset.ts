@@ -4,8 +4,10 @@
  * undeclared pages, valid UTF-8, then a statistical guess (jschardet), then windows-1252.
  */
 import { isUtf8 } from 'node:buffer';
-import iconv from 'iconv-lite';
-import jschardet from 'jschardet';
+import { lazyPackage } from '../core/lazy-package.js';
+
+const iconvLite = lazyPackage<typeof import('iconv-lite')>('iconv-lite');
+const chardet = lazyPackage<typeof import('jschardet')>('jschardet');
 
 export type CharsetSource = 'bom' | 'http' | 'meta' | 'utf8' | 'sniffed' | 'default';
 
@@ -32,7 +34,7 @@ export function normaliseCharset(label: string | null | undefined): string | nul
   const l = label.trim().toLowerCase().replace(/^["']|["']$/g, '');
   const name = ALIASES[l] ?? l;
   if (name === 'utf-8') return name;
-  return iconv.encodingExists(name) ? name : null;
+  return iconvLite().encodingExists(name) ? name : null;
 }
 
 const META = /<meta\b[^>]*?charset\s*=\s*["']?\s*([a-zA-Z0-9_:.+-]+)/i;
@@ -48,7 +50,7 @@ export function detectCharset(body: Buffer, declared: string | null): { charset:
   // A page that declares UTF-16 in <meta> is in fact ASCII-compatible (the spec says: UTF-8).
   if (fromMeta) return { charset: fromMeta.startsWith('utf-16') ? 'utf-8' : fromMeta, source: 'meta' };
   if (isUtf8(body)) return { charset: 'utf-8', source: 'utf8' };
-  const guess = jschardet.detect(body.subarray(0, 64 << 10).toString('binary'));
+  const guess = chardet().detect(body.subarray(0, 64 << 10).toString('binary'));
   const sniffed = guess.confidence > 0.2 ? normaliseCharset(guess.encoding) : null;
   if (sniffed) return { charset: sniffed, source: 'sniffed' };
   return { charset: 'windows-1252', source: 'default' };
@@ -59,5 +61,5 @@ export function decodeBody(body: Buffer, charset: string): string {
     const start = body[0] === 0xef && body[1] === 0xbb && body[2] === 0xbf ? 3 : 0;
     return body.toString('utf8', start);
   }
-  return iconv.decode(body, charset);
+  return iconvLite().decode(body, charset);
 }

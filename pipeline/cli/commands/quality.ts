@@ -5,6 +5,7 @@ import { parseOptions } from '../../core/config.js';
 import { UserError, errorMessage } from '../../core/errors.js';
 import type { Runner } from '../../core/executor.js';
 import { formatBytes } from '../../core/progress.js';
+import { identifyLanguage } from '../../extract/language.js';
 import { extractPage } from '../../extract/page.js';
 import { explain, explanationTable } from '../../quality/explain.js';
 import { qualityOperation, qualityOptions } from '../../quality/index.js';
@@ -51,7 +52,8 @@ export function addQualityCommands(program: Command, runner: Runner): void {
     .command('explain')
     .summary("every rule's value, threshold and verdict for one text")
     .argument('<file>', 'a text file, an HTML page (its extracted text is judged), or - for standard input')
-    .option('--json', 'print JSON');
+    .option('--json', 'print JSON')
+    .option('--lang <code>', "the text's language, whose settings judge it (default: identified as extract does it, fastText lid.176)");
   const pickExplain = addSchemaFlags(explainCmd, qualityOptions.omit({ keep_top: true }), 'Quality options:');
   explainCmd.action(async (source: string, values: Record<string, unknown>) => {
     const config = parseOptions(qualityOptions, pickExplain(values), 'refinery quality explain');
@@ -64,7 +66,15 @@ export function addQualityCommands(program: Command, runner: Runner): void {
         throw new UserError(`${source}: cannot read (${errorMessage(err)})`);
       }
     }
-    const e = await explain(text, config);
+    let lang = typeof values.lang === 'string' ? values.lang : null;
+    let how = 'given';
+    if (!lang) {
+      const found = await identifyLanguage(text);
+      lang = found?.lang ?? null;
+      how = found ? `identified, score ${found.score}` : 'not identified';
+    }
+    const e = await explain(text, config, lang);
+    e.language.label += ` [${how}]`;
     console.log(values.json ? JSON.stringify(e, null, 1) : explanationTable(e));
   });
 }
