@@ -21,7 +21,7 @@ import { byteSize } from '../pipeline/core/config.js';
 import { CORE_COLUMNS, type Doc } from '../pipeline/core/schema.js';
 import { openShard } from '../pipeline/core/shard-reader.js';
 import { ShardWriter } from '../pipeline/core/shard-writer.js';
-import { ParquetSink, loadZstd } from '../pipeline/export/parquet.js';
+import { ParquetSink } from '../pipeline/export/parquet.js';
 import { arg, crawledDoc, isolated, ratio, report } from './harness.js';
 
 function* documents(target: number): Generator<Doc> {
@@ -73,7 +73,6 @@ export async function main(args: string[]): Promise<void> {
         },
         'export: Parquet, hyparquet-writer + zstd (ours)': async () => {
           mkdirSync(out('ours'), { recursive: true });
-          await loadZstd();
           const sink = new ParquetSink(
             { dir: out('ours'), base: 'part-00000', task: 0, columns: CORE_COLUMNS, metadata: {}, inputMetadata: {} },
             { rowGroupRows: 100_000, rowGroupBytes: 128 * 2 ** 20 },

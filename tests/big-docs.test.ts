@@ -42,7 +42,7 @@ describe('big documents', () => {
     const out = join(dir, 'bad-out');
     cliOk(['import', join(dir, 'bad'), '-o', out, '--progress', 'off']);
     expect(await readDocs(out)).toEqual([]);
-    const excluded = new Map((await readDocs(join(out, 'excluded'))).map((d) => [d.id, d]));
+    const excluded = new Map((await readDocs(join(out, '_excluded'))).map((d) => [d.id, d]));
     expect(excluded.get('big#1')?.reason).toMatch(/^malformed-json/);
     expect(excluded.get('big#1')?.text === broken).toBe(true);
     expect(excluded.get('big#2')?.reason).toMatch(/^malformed-json/);

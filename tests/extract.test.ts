@@ -154,7 +154,7 @@ describe('refinery extract on the sample web', () => {
     if (engine === 'fast' || nested) expect(nested?.text).toContain('Paragraph 5');
     else {
       // Readability on 100,000 nested elements can overrun the budget on a loaded machine: then it is stopped, with its reason.
-      const stopped = (await readDocs(join(out, 'excluded'))).find((d) => d.url === 'https://nested.example/p');
+      const stopped = (await readDocs(join(out, '_excluded'))).find((d) => d.url === 'https://nested.example/p');
       expect(stopped?.reason).toMatch(/^extraction-timeout/);
     }
     const scores = [];

@@ -38,7 +38,7 @@ describe('configs/commoncrawl-multilingual.yaml on the sample web', () => {
     // 900 pages give each of the 15 languages a handful of pages: nearly all must get through.
     expect(missing.length, `missing: ${missing.join(',')}`).toBeLessThanOrEqual(2);
     expect(langs.has('en')).toBe(true);
-    const excluded = await readDocs(join(out('quality'), 'excluded'));
+    const excluded = await readDocs(join(out('quality'), '_excluded'));
     const foreign = (docs: typeof kept) => docs.filter((d) => typeof d.lang === 'string' && wanted.has(d.lang)).length;
     // UDHR pages are good text: the multilingual settings keep most of them.
     expect(foreign(kept) / (foreign(kept) + foreign(excluded))).toBeGreaterThan(0.8);

@@ -35,11 +35,17 @@ interface Codec {
 const require = createRequire(import.meta.url);
 const asBuffer = (data: Uint8Array): Buffer => Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 
+const zstd = () => require('@toondepauw/node-zstd') as typeof import('@toondepauw/node-zstd');
+
+/** A synchronous zstd compressor at `level` (also the Parquet export's page codec). */
+export function zstdCompressor(level: number): (data: Uint8Array) => Uint8Array {
+  const encoder = new (zstd().Encoder)(level);
+  return (data) => encoder.encodeSync(asBuffer(data));
+}
+
 function zstdCodec(): Codec {
-  const { Encoder, Decoder } = require('@toondepauw/node-zstd') as typeof import('@toondepauw/node-zstd');
-  const encoder = new Encoder(ZSTD_LEVEL);
-  const decoder = new Decoder();
-  return { encode: (data) => encoder.encodeSync(asBuffer(data)), decode: (data) => decoder.decodeSync(asBuffer(data)) };
+  const decoder = new (zstd().Decoder)();
+  return { encode: zstdCompressor(ZSTD_LEVEL), decode: (data) => decoder.decodeSync(asBuffer(data)) };
 }
 
 function lz4Codec(): Codec {

@@ -21,7 +21,7 @@ import { mapPhase, type Operation, type Phase } from '../core/plan.js';
 import type { ColumnSpec, Doc } from '../core/schema.js';
 import { defineStage, type Sink, type SinkOptions } from '../core/stage.js';
 import { HF_SPLITS, isValidationInput, writeHfDataset, type HfSplit } from './hf.js';
-import { ParquetSink, loadZstd } from './parquet.js';
+import { ParquetSink } from './parquet.js';
 
 const options = z
   .object({
@@ -111,7 +111,6 @@ export const exportStage = defineStage({
     'card with its YAML header and the funnel and stage configs of the run that made the data.',
   options,
   steps: async (config, _columns, _task, ctx) => {
-    if (config.format === 'parquet' || config.format === 'hf') await loadZstd();
     if (config.format !== 'hf') return [];
     // Documents per language, for the dataset card's `language`.
     return [

@@ -1,7 +1,7 @@
 /**
  * Parquet files from documents, one per input shard, for the tools that prefer Parquet
  * (DuckDB, Spark, the Hugging Face hub). Written with hyparquet-writer (pure JavaScript,
- * synchronous, one row group at a time) and zstd pages (@bokuweb/zstd-wasm, level 3).
+ * synchronous, one row group at a time) and zstd pages (level 3, the shards' native zstd: core/compression.ts).
  *
  * Rows are buffered per column and written as one row group every `rowGroupRows` rows or
  * `rowGroupBytes` bytes of values, whichever comes first, so memory stays bounded by one row
@@ -19,16 +19,12 @@
  */
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { compress, init } from '@bokuweb/zstd-wasm';
 import { ByteWriter, ParquetWriter } from 'hyparquet-writer';
 import type { ColumnSource } from 'hyparquet-writer/src/types.js';
 import type { SchemaElement } from 'hyparquet';
+import { zstdCompressor } from '../core/compression.js';
 import type { ColumnSpec, ColumnType, Doc } from '../core/schema.js';
 import type { Sink, SinkOptions } from '../core/stage.js';
-
-let zstdReady: Promise<void> | null = null;
-/** Load the zstd WebAssembly module once per process (before the first sink is made). */
-export const loadZstd = (): Promise<void> => (zstdReady ??= init());
 
 const ZSTD_LEVEL = 3;
 
@@ -103,7 +99,7 @@ export class ParquetSink implements Sink {
       writer: new FdWriter(this.fd),
       schema: parquetSchema(this.columns),
       codec: 'ZSTD',
-      compressors: { ZSTD: (bytes: Uint8Array) => compress(bytes, ZSTD_LEVEL) },
+      compressors: { ZSTD: zstdCompressor(ZSTD_LEVEL) },
       kvMetadata: Object.entries(kv).map(([key, value]) => ({ key, value })),
       createdBy: 'refinery (hyparquet-writer)',
     });
