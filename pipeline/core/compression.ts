@@ -18,6 +18,8 @@
  * and `lz4-napi` (lz4_flex, frame format). Both are loaded only when a shard needs them.
  */
 import { createRequire } from 'node:module';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { CompressionType, compressionRegistry } from 'apache-arrow';
 
 export const COMPRESSIONS = ['zstd', 'lz4', 'none'] as const;
@@ -56,11 +58,47 @@ function lz4Codec(): Codec {
 const TYPES: Record<Exclude<Compression, 'none'>, CompressionType> = { zstd: CompressionType.ZSTD, lz4: CompressionType.LZ4_FRAME };
 const FACTORIES: Record<Exclude<Compression, 'none'>, () => Codec> = { zstd: zstdCodec, lz4: lz4Codec };
 const codecs = new Map<Compression, Codec>();
+/** Bytes the codecs decoded since `reclaimDecodedBuffers` last ran. */
+let decodedBytes = 0;
 const codec = (c: Exclude<Compression, 'none'>): Codec => {
   let found = codecs.get(c);
-  if (!found) codecs.set(c, (found = FACTORIES[c]()));
+  if (!found) {
+    const made = FACTORIES[c]();
+    found = {
+      encode: made.encode,
+      decode: (data) => {
+        const out = made.decode(data);
+        decodedBytes += out.byteLength;
+        return out;
+      },
+    };
+    codecs.set(c, found);
+  }
   return found;
 };
+
+/** Past this many decoded bytes, reading a batch reclaims the codecs' buffers. */
+const RECLAIM_BYTES = 32 << 20;
+let collectGarbage: (() => void) | undefined;
+
+/**
+ * Free the native buffers decoded batches left behind. The codecs return buffers that only a
+ * garbage collection followed by a turn of the event loop frees (their finalizers run then),
+ * and a stage works through a batch's documents synchronously: a 50 MB document read from a
+ * zstd shard kept its decoded 50 MB resident all through the quality rules (peak 550 MB, 486 MB
+ * from an uncompressed shard). Called between batches; costs one full collection (~25 ms) per
+ * 32 MB decoded, nothing for small reads.
+ */
+export async function reclaimDecodedBuffers(): Promise<void> {
+  if (decodedBytes < RECLAIM_BYTES) return;
+  decodedBytes = 0;
+  if (!collectGarbage) {
+    setFlagsFromString('--expose-gc');
+    collectGarbage = runInNewContext('gc') as () => void;
+  }
+  collectGarbage();
+  await new Promise((resolve) => setImmediate(resolve));
+}
 const writing = new Set<Compression>();
 let reading = false;
 

@@ -7,7 +7,7 @@ import { open, readdir, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RecordBatchReader, type AsyncRecordBatchFileReader, type RecordBatch, type Schema } from 'apache-arrow';
 import { makeColumnReader, type ColumnReader } from './columns.js';
-import { useAllDecoders } from './compression.js';
+import { reclaimDecodedBuffers, useAllDecoders } from './compression.js';
 import { UserError, errorMessage } from './errors.js';
 import { checkSchemaVersion, columnTypeOf, type ColumnSpec, type Doc } from './schema.js';
 
@@ -127,6 +127,7 @@ export async function openShard(file: string): Promise<OpenShard> {
       try {
         for (let i = 0; i < batches; i++) {
           const decoded = await batchAt(i);
+          await reclaimDecodedBuffers();
           for (let row = 0; row < decoded.length; row++) {
             const doc = decoded[row] as Doc;
             decoded[row] = undefined;
