@@ -10,7 +10,7 @@
  * keyed by suite, which answers "some item of this suite" and may err only towards a match.
  */
 import { CountingBloom } from '../core/bloom.js';
-import { combine, hashKey, hashString } from '../core/hash.js';
+import { combine, hashKey, mix32 } from '../core/hash.js';
 
 const PUNCT = /[\p{P}\p{S}]+/gu;
 const SEED_LO = 0x01234567;
@@ -30,6 +30,23 @@ export function normalizeWord(raw: string): string {
   return raw.toLowerCase().replace(PUNCT, '');
 }
 
+const FNV = 0x01000193;
+const SEED_HI = 0x811c9dc5;
+/** Bases of the two lanes of the rolling n-gram hash (odd, so powers stay odd). */
+const BASE_HI = 0x9e3779b1;
+const BASE_LO = 0x85ebca77;
+
+const grow = (a: Uint32Array) => {
+  const b = new Uint32Array(a.length * 2);
+  b.set(a);
+  return b;
+};
+
+/**
+ * The words of a text, hashed as their normalised form (what `normalizeWord` returns). ASCII
+ * words, the common case, are lower-cased and stripped of punctuation as they are hashed,
+ * without a string made; others go through `normalizeWord`.
+ */
 export function splitWords(text: string, keepText = false): Words {
   const cap = 16 + (text.length >>> 2);
   let hi = new Uint32Array(cap);
@@ -40,35 +57,75 @@ export function splitWords(text: string, keepText = false): Words {
   let n = 0;
   const re = /\S+/g;
   for (let m = re.exec(text); m; m = re.exec(text)) {
-    const w = normalizeWord(m[0]);
-    if (!w) continue;
-    if (n === hi.length) {
-      const grow = (a: Uint32Array) => {
-        const b = new Uint32Array(a.length * 2);
-        b.set(a);
-        return b;
-      };
-      [hi, lo, start, end] = [grow(hi), grow(lo), grow(start), grow(end)];
+    const from = m.index;
+    const to = from + m[0].length;
+    let h1 = SEED_HI;
+    let h2 = SEED_LO;
+    let chars = 0;
+    let ascii = true;
+    for (let i = from; i < to; i++) {
+      let c = text.charCodeAt(i);
+      if (c >= 128) {
+        ascii = false;
+        break;
+      }
+      if (c >= 65 && c <= 90) c += 32;
+      else if (!((c >= 97 && c <= 122) || (c >= 48 && c <= 57))) continue;
+      h1 = Math.imul(h1 ^ c, FNV);
+      h2 = Math.imul(h2 ^ c, FNV);
+      chars++;
     }
-    hi[n] = hashString(w);
-    lo[n] = hashString(w, 0, w.length, SEED_LO);
-    start[n] = m.index;
-    end[n] = m.index + m[0].length;
+    let w = '';
+    if (!ascii || keepText) {
+      w = normalizeWord(m[0]);
+      chars = w.length;
+      if (!ascii) {
+        h1 = SEED_HI;
+        h2 = SEED_LO;
+        for (let i = 0; i < w.length; i++) {
+          h1 = Math.imul(h1 ^ w.charCodeAt(i), FNV);
+          h2 = Math.imul(h2 ^ w.charCodeAt(i), FNV);
+        }
+      }
+    }
+    if (chars === 0) continue;
+    if (n === hi.length) [hi, lo, start, end] = [grow(hi), grow(lo), grow(start), grow(end)];
+    hi[n] = mix32(h1);
+    lo[n] = mix32(h2);
+    start[n] = from;
+    end[n] = to;
     if (keepText) words.push(w);
     n++;
   }
   return { hi, lo, start, end, length: n, text: keepText ? words : undefined };
 }
 
-/** The 64-bit hash of words [from, from + k) as [hi, lo]. */
-function ngramHash(w: Words, from: number, k: number): [number, number] {
-  let hi = k;
-  let lo = ~k;
-  for (let i = from; i < from + k; i++) {
-    hi = combine(hi, w.hi[i]);
-    lo = combine(lo, w.lo[i]);
+/** base^k modulo 2^32. */
+function power(base: number, k: number): number {
+  let p = 1;
+  for (let i = 0; i < k; i++) p = Math.imul(p, base);
+  return p;
+}
+
+/**
+ * Every k-word window's 64-bit hash, in order: a polynomial rolling hash of the word hashes
+ * (two lanes, modulo 2^32), finalised. `each` gets the window's first word and the two halves.
+ */
+function eachNgram(w: Words, k: number, each: (i: number, hi: number, lo: number) => void): void {
+  if (w.length < k) return;
+  const phi = power(BASE_HI, k);
+  const plo = power(BASE_LO, k);
+  let hi = 0;
+  let lo = 0;
+  for (let i = 0; i < w.length; i++) {
+    hi = (Math.imul(hi, BASE_HI) + w.hi[i]) | 0;
+    lo = (Math.imul(lo, BASE_LO) + w.lo[i]) | 0;
+    if (i >= k) {
+      hi = (hi - Math.imul(w.hi[i - k], phi)) | 0;
+      lo = (lo - Math.imul(w.lo[i - k], plo)) | 0;
+    }
+    if (i >= k - 1) each(i - k + 1, mix32(hi ^ k), mix32(lo + k));
   }
-  return [hi, lo];
 }
 
 /** One item of an evaluation suite. */
@@ -119,8 +176,7 @@ export class NgramIndex {
       if (w.length === 0) return;
       const k = Math.min(o.n, w.length);
       lengths.add(k);
-      for (let i = 0; i + k <= w.length; i++) {
-        const [hi, lo] = ngramHash(w, i, k);
+      eachNgram(w, k, (_i, hi, lo) => {
         ngrams++;
         if (this.exact) {
           const key = hashKey(hi, lo);
@@ -128,7 +184,7 @@ export class NgramIndex {
           if (!list) this.exact.set(key, [idx]);
           else if (list[list.length - 1] !== idx) list.push(idx);
         } else if (fill) this.bloom?.add(combine(hi, item.suite), lo);
-      }
+      });
     });
     this.ngrams = ngrams;
     this.lengths = [...lengths].sort((a, b) => b - a);
@@ -138,8 +194,7 @@ export class NgramIndex {
   matches(w: Words): Match[] {
     const out: Match[] = [];
     for (const k of this.lengths) {
-      for (let i = 0; i + k <= w.length; i++) {
-        const [hi, lo] = ngramHash(w, i, k);
+      eachNgram(w, k, (i, hi, lo) => {
         let m: Match | null = null;
         if (this.exact) {
           const items = this.exact.get(hashKey(hi, lo));
@@ -151,7 +206,7 @@ export class NgramIndex {
           if (suites.length) m = { start: w.start[i], end: w.end[i + k - 1], suites };
         }
         if (m) out.push(m);
-      }
+      });
     }
     return out;
   }
