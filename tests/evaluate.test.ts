@@ -62,6 +62,29 @@ describe('refinery eval', () => {
     expect(bad.code).toBe(2);
   }, 120_000);
 
+  it('eval --contamination scores the items a decontamination report found apart from the clean ones', () => {
+    // A crawl that holds three of the six questions (re-cased, inside other text).
+    mkdirSync(join(dir, 'crawl'), { recursive: true });
+    const pages = FACTS.slice(0, 3).map(([q], i) => ({ id: `p${i}`, text: `Some page text before. ${q.toUpperCase()} And some after.` }));
+    writeFileSync(join(dir, 'crawl', 'pages.jsonl'), pages.map((p) => JSON.stringify(p)).join('\n'));
+    cliOk(['import', join(dir, 'crawl'), '-o', join(dir, 'crawl-docs'), '--progress', 'off']);
+    const report = join(dir, 'contamination.json');
+    cliOk(['decontaminate', 'report', join(dir, 'crawl-docs'), '-o', report, '--against', join(dir, 'tasks.jsonl'), '--progress', 'off']);
+    const out = cliOk(['eval', '--checkpoint', join(dir, 'run', 'checkpoint'), '--tasks', join(dir, 'tasks.jsonl'), '--contamination', report, '--json']);
+    const json = JSON.parse(out.stdout) as { tasks: { tasks: number; acc: number }; contamination: { clean: { tasks: number; acc: number }; contaminated: { tasks: number; acc: number }; contaminated_ids: string[] } };
+    expect(json.contamination.contaminated_ids).toEqual(['tasks:1', 'tasks:2', 'tasks:3']);
+    expect(json.contamination.clean.tasks).toBe(3);
+    expect(json.contamination.contaminated.tasks).toBe(3);
+    expect((json.contamination.clean.acc * 3 + json.contamination.contaminated.acc * 3) / 6).toBeCloseTo(json.tasks.acc);
+    const text = cliOk(['eval', '--checkpoint', join(dir, 'run', 'checkpoint'), '--tasks', join(dir, 'tasks.jsonl'), '--contamination', report]);
+    expect(text.stdout).toMatch(/eval: clean +3 tasks: acc/);
+    expect(text.stdout).toMatch(/eval: contaminated 3 tasks: acc/);
+    // A report made against other tasks is refused.
+    const other = join(dir, 'other.jsonl');
+    writeFileSync(other, `${JSON.stringify({ question: 'Why?', choices: ['a', 'b'], answer: 0 })}\n`);
+    expect(cli(['eval', '--checkpoint', join(dir, 'run', 'checkpoint'), '--tasks', other, '--contamination', report]).code).toBe(2);
+  }, 120_000);
+
   it('refinery perplexity annotates quality_ppl: lower for text like the training data', async () => {
     mkdirSync(join(dir, 'mixed'), { recursive: true });
     const r = new Random(3);

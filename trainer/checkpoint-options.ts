@@ -13,6 +13,7 @@ export const evalOptions = z
     tasks: z.string().optional().describe('MMLU-style tasks: {"question", "choices": [...], "answer": index or letter} per line').meta({ value: 'file.jsonl' }),
     data: z.array(z.string()).optional().describe('document shards (stage outputs) to measure perplexity and bits per byte on'),
     max_docs: z.number().int().min(1).default(1000).describe('at most this many documents of --data'),
+    contamination: z.string().optional().describe('a report of "refinery decontaminate report" made --against the --tasks file: score its clean and contaminated items apart (as Llama 2 did)').meta({ value: 'report.json' }),
     tokenizer,
   })
   .strict();

@@ -5,6 +5,7 @@
  * the most likely choice, `acc_norm` the most likely per byte of the choice.
  */
 import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../pipeline/core/errors.js';
 import { END_OF_TEXT, Tokenizer } from '../pipeline/tokenize/tokenizer.js';
@@ -150,4 +151,43 @@ export function multipleChoice(s: Scorer, tasks: readonly McTask[]): McResult {
   }
   const chance = tasks.reduce((a, t) => a + 1 / t.choices.length, 0) / Math.max(1, tasks.length);
   return { tasks: tasks.length, acc: acc / Math.max(1, tasks.length), acc_norm: accNorm / Math.max(1, tasks.length), chance };
+}
+
+export interface ContaminationSplit {
+  /** The report's n-gram length and how many documents it searched. */
+  n: number;
+  documents: number;
+  clean: McResult;
+  contaminated: McResult;
+  /** The contaminated items' ids (suite:k). */
+  contaminated_ids: string[];
+}
+
+/**
+ * Split the tasks of `tasksFile` by a contamination report (pipeline/decontaminate: items
+ * `suite:k`, the suite the file name without extension, k counting its non-blank lines, as
+ * readTasks does) and score each part: an item found in any document is contaminated.
+ */
+export function contaminationSplit(s: Scorer, tasks: readonly McTask[], tasksFile: string, reportFile: string): ContaminationSplit {
+  let report: { n?: number; documents?: number; items?: { id: string; documents: number }[] };
+  try {
+    report = JSON.parse(readFileSync(reportFile, 'utf8')) as typeof report;
+  } catch (err) {
+    throw new UserError(`${reportFile}: cannot read a contamination report (${(err as Error).message})`);
+  }
+  if (!Array.isArray(report.items)) throw new UserError(`${reportFile}: not a report of "refinery decontaminate report" (no items)`);
+  const suite = basename(tasksFile).replace(/\.(jsonl|json|txt|tsv)$/i, '');
+  const found = new Map(report.items.filter((x) => x.id.startsWith(`${suite}:`)).map((x) => [x.id, x.documents]));
+  if (found.size !== tasks.length) {
+    throw new UserError(`${reportFile}: has ${found.size} items of suite "${suite}", the tasks file ${tasks.length}; make the report --against ${tasksFile}`);
+  }
+  const ids = tasks.map((_, k) => `${suite}:${k + 1}`);
+  const dirty = ids.map((id) => (found.get(id) ?? 0) > 0);
+  return {
+    n: report.n ?? 0,
+    documents: report.documents ?? 0,
+    clean: multipleChoice(s, tasks.filter((_, k) => !dirty[k])),
+    contaminated: multipleChoice(s, tasks.filter((_, k) => dirty[k])),
+    contaminated_ids: ids.filter((_, k) => dirty[k]),
+  };
 }
