@@ -107,14 +107,18 @@ export function addTrainerCommands(program: Command): void {
     const o = parseOptions(evalOptions, { ...pickEval(values), data: values.data }, 'refinery eval');
     if (!o.tasks && !o.data) throw new UserError('refinery eval: give --tasks and/or --data');
     if (o.contamination && !o.tasks) throw new UserError('refinery eval: --contamination splits the --tasks items; give --tasks');
-    const { contaminationSplit, multipleChoice, openScorer, readTasks, scoreDocs } = await import('../../../trainer/evaluate.js');
+    const { contaminationSplit, devSplit, multipleChoice, openScorer, readTasks, scoreDocs } = await import('../../../trainer/evaluate.js');
     const { readDocs } = await import('../../import/read.js');
     const tasks = o.tasks ? readTasks(o.tasks) : null;
     const scorer = await openScorer(o.checkpoint, o.tokenizer);
     const out: { tasks?: McResult; contamination?: ContaminationSplit; data?: DocsScore } = {};
     try {
-      if (tasks) out.tasks = multipleChoice(scorer, tasks);
-      if (tasks && o.tasks && o.contamination) out.contamination = contaminationSplit(scorer, tasks, o.tasks, o.contamination);
+      if (tasks) {
+        const { dev, test } = o.dev ? { dev: readTasks(o.dev), test: tasks } : devSplit(tasks, o.shots, o.seed);
+        const mc = { shots: o.shots, dev, seed: o.seed };
+        out.tasks = multipleChoice(scorer, test, mc);
+        if (o.tasks && o.contamination) out.contamination = contaminationSplit(scorer, tasks, o.tasks, o.contamination, mc, new Set(test));
+      }
       if (o.data) out.data = await scoreDocs(scorer, readDocs(o.data, 'eval', 'file'), o.max_docs);
     } finally {
       scorer.dispose();
@@ -122,11 +126,12 @@ export function addTrainerCommands(program: Command): void {
     const { tasks: t, data: d } = out;
     if (values.json) console.log(JSON.stringify(out, null, 1));
     else {
-      if (t) console.log(`eval: ${t.tasks} tasks: acc ${t.acc.toFixed(3)}, acc_norm ${t.acc_norm.toFixed(3)} (chance ${t.chance.toFixed(3)})`);
+      const ci = (r: McResult) => `acc ${r.acc.toFixed(3)} [${r.acc_ci.map((x) => x.toFixed(3)).join(', ')}], acc_norm ${r.acc_norm.toFixed(3)} [${r.acc_norm_ci.map((x) => x.toFixed(3)).join(', ')}] (chance ${r.chance.toFixed(3)})`;
+      if (t) console.log(`eval: ${t.tasks} tasks, ${t.shots}-shot: ${ci(t)}; [95% bootstrap intervals]`);
       const c = out.contamination;
       if (c) {
         for (const [name, r] of [['clean', c.clean], ['contaminated', c.contaminated]] as const) {
-          console.log(`eval: ${name.padEnd(12)} ${r.tasks} tasks: ${r.tasks ? `acc ${r.acc.toFixed(3)}, acc_norm ${r.acc_norm.toFixed(3)} (chance ${r.chance.toFixed(3)})` : 'none'}`);
+          console.log(`eval: ${name.padEnd(12)} ${r.tasks} tasks: ${r.tasks ? ci(r) : 'none'}`);
         }
         console.log(`eval: contaminated = found in at least one of ${c.documents} documents (${c.n}-gram overlap)`);
       }
