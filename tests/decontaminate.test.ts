@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Random } from '../pipeline/core/random.js';
 import type { Doc } from '../pipeline/core/schema.js';
 import { NgramIndex, splitWords, type TaskItem } from '../pipeline/decontaminate/ngrams.js';
-import { cleanup, cliOk, expectAccounting, readDocs, sharedData, SHARED_SKIP_REASON, tempDir } from './helpers/cli.js';
+import { cleanup, cli, cliOk, expectAccounting, readDocs, sharedData, SHARED_SKIP_REASON, tempDir } from './helpers/cli.js';
 
 const data = sharedData();
 const dir = tempDir('refinery-decon-');
@@ -199,6 +199,22 @@ describe.skipIf(!data)('refinery decontaminate', () => {
     expect(flagged).toBeLessThan(10_000);
     expect(bloom.docs.map((d) => [d.id, d.decon_matches, d.decon_tasks])).toEqual(exact.docs.map((d) => [d.id, d.decon_matches, d.decon_tasks]));
   }, 180_000);
+
+  it('resumes: a failed task reruns alone, the finished ones are kept', async () => {
+    const suite = writeJsonl(join(dir, 'resume.jsonl'), botchan.slice(0, 5).map((q) => ({ question: q, choices: ['a', 'b'], answer: 0 })));
+    const a = importDocs('resume-a', wiki.slice(0, 50).map((text, i) => ({ id: `a${i}`, text })));
+    const b = importDocs('resume-b', wiki.slice(50, 100).map((text, i) => ({ id: `b${i}`, text: i === 3 ? `${text} ${botchan[2]}` : text })));
+    const out = join(dir, 'resume-out');
+    const args = ['decontaminate', a, b, '-o', out, '--against', suite, '--progress', 'off'];
+    const failed = cli(args, { env: { REFINERY_FAIL_TASKS: '1' } });
+    expect(failed.code).toBe(1);
+    const again = cliOk(args);
+    expect(again.stderr).toMatch(/index: already done/);
+    expect(again.stderr).toMatch(/2 tasks; 1 to run/);
+    expectAccounting(out);
+    expect((await readDocs(join(out, 'excluded'))).map((d) => d.id)).toEqual(['b3']);
+    expect(await readDocs(out)).toHaveLength(99);
+  }, 120_000);
 
   it("report: each item's document count equals a brute-force search", async () => {
     const rng = new Random(3);
