@@ -76,7 +76,7 @@ export async function main(args: string[]): Promise<void> {
   const spilled = [...jobResults(join(work, 'buckets')).values()].reduce((n, r) => n + Number(r.spilled_runs ?? 0), 0);
   let copiesFound = 0;
   let originalsRemoved = 0;
-  for (const task of listTasks({ kind: 'shards' }, [join(out, 'excluded')])) {
+  for (const task of listTasks({ kind: 'shards' }, [join(out, '_excluded')])) {
     const shard = await openShard(task.path);
     for await (const doc of shard.docs()) {
       const i = Number(doc.id.slice(4));

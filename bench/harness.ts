@@ -10,6 +10,7 @@ import { fork, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import type { Doc } from '../pipeline/core/schema.js';
 
 export interface PhaseResult {
   name: string;
@@ -164,4 +165,18 @@ export async function measureCommand(name: string, command: string, args: string
   const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
   clearInterval(timer);
   return { name, code, seconds: (performance.now() - start) / 1000, peakTreeRssMB: Math.round(tree / 1024), peakProcessRssMB: Math.round(single / 1024) };
+}
+
+/** Document `i` with `text` and every core column filled as a crawled page's would be (the shard benches' rows). */
+export function crawledDoc(i: number, text: string): Doc {
+  return {
+    id: `doc-${i}`,
+    url: `https://example.org/${i % 97}/page-${i}.html`,
+    source: `CC-MAIN-2024-22/segment-${i % 13}.warc.gz@${i * 9173}`,
+    fetched_at: Date.UTC(2024, 4, 1 + (i % 28)),
+    content_type: 'text/html',
+    text,
+    lang: 'en',
+    lang_score: 0.9 + (i % 10) / 100,
+  };
 }

@@ -1,12 +1,14 @@
 /**
- * Bench `shards`: write and read throughput of document shards, against a bare
- * apache-arrow loop over the same documents in the same run.
+ * Bench `shards`: write and read throughput and bytes on disk of document shards for each
+ * body compression (zstd, lz4, none), against a bare apache-arrow loop (uncompressed) over
+ * the same documents in the same run.
  *
- *   npm run bench -- shards [--size 1GB] [--dir /tmp]
+ *   npm run bench -- shards [--size 1GB] [--dir /tmp] [--input DIR]
  *
- * Documents are Brown-corpus texts with realistic metadata columns. Throughput counts the
- * UTF-8 bytes of `text` (what the stages move around); both sides write the same batches
- * of 8,192 rows to the same kind of file, and both read every cell back into JS values.
+ * Documents are Brown-corpus texts with realistic metadata columns, or with `--input` the
+ * documents of a stage output (say out/demo/text, after `npm run demo`). Throughput counts
+ * the UTF-8 bytes of `text` (what the stages move around); every side writes the same batches
+ * of 8,192 rows to the same kind of file, and reads every cell back into JS values.
  */
 import { createWriteStream, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
@@ -28,12 +30,30 @@ import {
 import { brownTexts } from '../datasets/brown.js';
 import { byteSize } from '../pipeline/core/config.js';
 import { CORE_COLUMNS, buildSchema, type Doc } from '../pipeline/core/schema.js';
-import { openShard } from '../pipeline/core/shard-reader.js';
+import { COMPRESSIONS, type Compression } from '../pipeline/core/compression.js';
+import { listShards, openShard } from '../pipeline/core/shard-reader.js';
 import { ShardWriter } from '../pipeline/core/shard-writer.js';
-import { arg, isolated, ratio, report } from './harness.js';
+import { arg, crawledDoc, isolated, ratio, report } from './harness.js';
 
 const BATCH = 8192;
 const POOL_DOCS = 20_000;
+
+/** The documents of a stage output, with the core columns only (flat strings, like the Brown pool). */
+async function readPool(dir: string): Promise<{ docs: Doc[]; bytes: number }> {
+  const docs: Doc[] = [];
+  let bytes = 0;
+  for (const file of await listShards(dir)) {
+    for await (const doc of (await openShard(file)).docs()) {
+      const text = typeof doc.text === 'string' ? doc.text : '';
+      const core = {} as Doc;
+      for (const c of CORE_COLUMNS) core[c.name] = doc[c.name] ?? null;
+      docs.push({ ...core, text });
+      bytes += Buffer.byteLength(text);
+    }
+  }
+  if (docs.length === 0) throw new Error(`${dir}: no documents`);
+  return { docs: JSON.parse(JSON.stringify(docs)) as Doc[], bytes };
+}
 
 /** A pool of distinct documents (flat strings, so neither side pays for flattening). */
 function makePool(): { docs: Doc[]; bytes: number } {
@@ -42,16 +62,7 @@ function makePool(): { docs: Doc[]; bytes: number } {
   let bytes = 0;
   for (let i = 0; i < POOL_DOCS; i++) {
     const text = texts[i % texts.length];
-    docs.push({
-      id: `doc-${i}`,
-      url: `https://example.org/${i % 97}/page-${i}.html`,
-      source: `CC-MAIN-2024-22/segment-${i % 13}.warc.gz@${i * 9173}`,
-      fetched_at: Date.UTC(2024, 4, 1 + (i % 28)),
-      content_type: 'text/html',
-      text,
-      lang: 'en',
-      lang_score: 0.9 + (i % 10) / 100,
-    });
+    docs.push(crawledDoc(i, text));
     bytes += Buffer.byteLength(text);
   }
   return { docs: JSON.parse(JSON.stringify(docs)) as Doc[], bytes };
@@ -80,20 +91,38 @@ export async function main(args: string[]): Promise<void> {
   const ours = join(dir, 'ours');
   const ref = join(dir, 'reference.arrow');
   try {
-    const pool = makePool();
+    const input = arg(args, 'input', '');
+    const pool = input ? await readPool(input) : makePool();
     const rounds = Math.ceil(target / pool.bytes);
     const docsTotal = rounds * pool.docs.length;
     const bytesTotal = rounds * pool.bytes;
-    if (!child) console.log(`shards: ${docsTotal} documents, ${(bytesTotal / 1e6).toFixed(0)} MB of text, batches of ${BATCH}, in ${dir}`);
+    if (!child) console.log(`shards: ${input ? `the documents of ${input}` : 'Brown corpus'}, ${docsTotal} documents, ${(bytesTotal / 1e6).toFixed(0)} MB of text, batches of ${BATCH}, in ${dir}`);
 
-    const results = await isolated('shards', args, {
-      'write: refinery ShardWriter': () => {
-        mkdirSync(ours, { recursive: true });
-        const writer = new ShardWriter({ dir: ours, base: 'part-00000', columns: CORE_COLUMNS, metadata: {}, maxPartBytes: 2 ** 40, batchRows: BATCH, batchBytes: 2 ** 30 });
+    const ourFile = (c: Compression) => join(ours, c, 'part-00000-0000.arrow');
+    const phases: Record<string, () => Promise<{ bytes: number; docs: number }> | { bytes: number; docs: number }> = {};
+    for (const c of COMPRESSIONS) {
+      phases[`write: refinery ShardWriter, ${c}`] = () => {
+        mkdirSync(join(ours, c), { recursive: true });
+        const writer = new ShardWriter({ dir: join(ours, c), base: 'part-00000', columns: CORE_COLUMNS, metadata: {}, maxPartBytes: 2 ** 40, batchRows: BATCH, batchBytes: 2 ** 30, compression: c });
         for (let r = 0; r < rounds; r++) for (const doc of pool.docs) writer.write(doc);
         writer.publish();
         return { bytes: bytesTotal, docs: docsTotal };
-      },
+      };
+    }
+    for (const c of COMPRESSIONS) {
+      phases[`read: refinery openShard().docs(), ${c}`] = async () => {
+        let bytes = 0;
+        let docs = 0;
+        const shard = await openShard(ourFile(c));
+        for await (const doc of shard.docs()) {
+          bytes += Buffer.byteLength(doc.text as string);
+          docs++;
+        }
+        return { bytes, docs };
+      };
+    }
+    const results = await isolated('shards', args, {
+      ...phases,
       'write: bare apache-arrow': async () => {
         const writer = new RecordBatchFileWriter();
         const file = createWriteStream(ref);
@@ -108,16 +137,6 @@ export async function main(args: string[]): Promise<void> {
         writer.finish();
         await once(file, 'close');
         return { bytes: bytesTotal, docs: docsTotal };
-      },
-      'read: refinery openShard().docs()': async () => {
-        let bytes = 0;
-        let docs = 0;
-        const shard = await openShard(join(ours, 'part-00000-0000.arrow'));
-        for await (const doc of shard.docs()) {
-          bytes += Buffer.byteLength(doc.text as string);
-          docs++;
-        }
-        return { bytes, docs };
       },
       'read: bare apache-arrow': async () => {
         let bytes = 0;
@@ -143,9 +162,11 @@ export async function main(args: string[]): Promise<void> {
     if (!results) return;
 
     report(results);
-    console.log(`file size: ${(statSync(join(ours, 'part-00000-0000.arrow')).size / 1e6).toFixed(0)} MB (refinery), ${(statSync(ref).size / 1e6).toFixed(0)} MB (reference)`);
-    console.log(`ratio write (refinery / bare apache-arrow): ${ratio(results[0], results[1])}`);
-    console.log(`ratio read  (refinery / bare apache-arrow): ${ratio(results[2], results[3])}`);
+    const find = (name: string) => results.find((r) => r.name === name) as (typeof results)[number];
+    const mb = (file: string) => (statSync(file).size / 1e6).toFixed(1);
+    console.log(`bytes on disk: ${COMPRESSIONS.map((c) => `${c} ${mb(ourFile(c))} MB (${(bytesTotal / statSync(ourFile(c)).size).toFixed(2)}x the text)`).join(', ')}; bare apache-arrow ${mb(ref)} MB`);
+    console.log(`ratio write (refinery none / bare apache-arrow): ${ratio(find('write: refinery ShardWriter, none'), find('write: bare apache-arrow'))}`);
+    console.log(`ratio read  (refinery none / bare apache-arrow): ${ratio(find('read: refinery openShard().docs(), none'), find('read: bare apache-arrow'))}`);
   } finally {
     if (!child) rmSync(dir, { recursive: true, force: true });
   }

@@ -3,7 +3,7 @@
  * model saw, how it trained, and what annealing on the high-quality subset did, with the charts
  * the run drew. Built from the run's own files, so it says what happened, not what should have.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { funnelOf, funnelTable } from '../pipeline/inspect/funnel.js';
 import type { MixReport } from '../pipeline/mix/index.js';
@@ -31,6 +31,20 @@ export function writeDemoReport(out: string, stageDirs: readonly string[]): stri
     parts.push('| data | documents | tokens | bytes of text | bytes per token |', '|---|---|---|---|---|');
     for (const [name, s] of [['mix (pretraining)', tokens.splits.train], ['high-quality subset (annealing)', hq.splits.train], ['high-quality held out (validation)', hq.splits.val]] as const) {
       parts.push(`| ${name} | ${s.documents.toLocaleString('en')} | ${s.tokens.toLocaleString('en')} | ${s.bytes.toLocaleString('en')} | ${(s.bytes / Math.max(1, s.tokens)).toFixed(2)} |`);
+    }
+    parts.push('');
+  }
+  const card = join(out, 'hf-hq', 'README.md');
+  if (existsSync(card) || tokens?.nanogpt) {
+    parts.push('## Exports', '', 'The same data for other tools:', '');
+    if (existsSync(card)) {
+      const files = readdirSync(join(out, 'hf-hq', 'data')).sort();
+      parts.push(`- [hf-hq/](hf-hq/README.md): the high-quality subset as a Hugging Face dataset folder (${files.length} zstd Parquet files in [hf-hq/data/](hf-hq/data), and its [dataset card](hf-hq/README.md)); \`load_dataset("${out}/hf-hq")\`.`);
+    }
+    if (tokens?.nanogpt) {
+      const n = tokens.nanogpt;
+      const splits = Object.entries(n.splits).map(([s, f]) => `[${f.file}](tokens/nanogpt/${f.file}) ${f.tokens.toLocaleString('en')} tokens`).join(', ');
+      parts.push(`- [tokens/nanogpt/](tokens/nanogpt/meta.json): the pretraining mix and the held-out pages as nanoGPT files: ${splits}, ${n.dtype}, vocabulary ${n.vocab_size.toLocaleString('en')} in [meta.pkl](tokens/nanogpt/meta.pkl) / [meta.json](tokens/nanogpt/meta.json).`);
     }
     parts.push('');
   }

@@ -51,7 +51,7 @@ if (largest) await refinery('inspect', rel('dedup'), '--cluster', largest.id);
 
 // A quality classifier as DCLM trains one: curated text (Brown) against web text the rules
 // excluded; the best half of the rule-passing pages by its score; one excluded page explained.
-await refinery('quality', 'train', '--positive', rel('imported'), '--negative', rel('quality', 'excluded'), '-o', rel('quality-model.bin'), '--seed', '1');
+await refinery('quality', 'train', '--positive', rel('imported'), '--negative', rel('quality', '_excluded'), '-o', rel('quality-model.bin'), '--seed', '1');
 const scoreOnly = ['--no-gopher-quality', '--no-gopher-repetition', '--no-c4', '--no-fineweb', '--progress', 'log'];
 await refinery('quality', 'filter', rel('quality'), '-o', rel('quality-top'), '--classifier', rel('quality-model.bin'), '--keep-top', '50%', ...scoreOnly);
 const [repetitive] = await findDocs(shardPath(join(out, 'quality'), true), (d) => d.excluded_by === 'gopher-repetition', 1);
@@ -94,8 +94,14 @@ await refinery('select', rel('scored'), '-o', rel('hq'), '--by', 'quality_hq', '
 // the mix to pretrain on, and the high-quality subset to anneal on with its validation split.
 await refinery('tokenizer', 'train', rel('scored'), rel('imported'), '-o', rel('tokenizer.json'), '--vocab', '4096');
 await refinery('tokenizer', 'encode', '--tokenizer', rel('tokenizer.json'), '--text', 'The Fulton County Grand Jury said Friday an investigation took place.', '--show');
-await refinery('tokenize', rel('mix'), '-o', rel('tokens'), '--tokenizer', rel('tokenizer.json'), '--progress', 'log');
+// The mix left out the same 2% that select held out, so tokenizing the mix with the held-out
+// high-quality pages and --val 2% gives the mix as train and those pages as val: nanoGPT's
+// train.bin and val.bin (tokens/nanogpt/), besides the Arrow token shards our trainer reads.
+await refinery('tokenize', rel('mix'), rel('hq', 'validation'), '-o', rel('tokens'), '--tokenizer', rel('tokenizer.json'), '--val', '2%', '--format', 'nanogpt', '--progress', 'log');
 await refinery('tokenize', rel('hq', 'train'), rel('hq', 'validation'), '-o', rel('tokens-hq'), '--tokenizer', rel('tokenizer.json'), '--val', '2%', '--progress', 'log');
+// The high-quality subset as a Hugging Face dataset folder: zstd Parquet under data/ and a
+// dataset card with the funnel and configs of the run that made it.
+await refinery('export', rel('hq', 'train'), rel('hq', 'validation'), '-o', rel('hf-hq'), '--format', 'hf', '--license', 'other', '--name', 'refinery demo: high-quality subset', '--progress', 'log');
 
 // The tiny GPT (about 1.3M parameters) pretrained briefly on the mix, validated on the
 // held-out high-quality pages; then a sample from its checkpoint.

@@ -36,7 +36,8 @@ export interface UdhrText {
 }
 
 const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ' };
-const plain = (html: string) =>
+/** The text of a piece of the package's declaration markup: tags dropped, entities decoded, spaces collapsed. */
+export const plainText = (html: string) =>
   html
     .replace(/<[^>]+>/g, '')
     .replace(/&(#x?[0-9a-f]+|\w+);/gi, (m, e: string) =>
@@ -57,7 +58,7 @@ export async function udhrTexts(): Promise<UdhrText[]> {
     const file = join(dir, 'declaration', `${info.code}.html`);
     if (!existsSync(file)) continue;
     const html = readFileSync(file, 'utf8');
-    const lines = [...html.matchAll(/<(h1|h2|h3|h4|p|li)\b[^>]*>([\s\S]*?)<\/\1>/g)].map((m) => plain(m[2])).filter(Boolean);
+    const lines = [...html.matchAll(/<(h1|h2|h3|h4|p|li)\b[^>]*>([\s\S]*?)<\/\1>/g)].map((m) => plainText(m[2])).filter(Boolean);
     if (lines.length === 0) continue;
     const text = lines.join('\n');
     const lang = info.bcp47.toLowerCase().split('-')[0];

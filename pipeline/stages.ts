@@ -12,7 +12,7 @@ import { countStage as deconCountStage, deconStage, decontaminateOperation, repo
 import { dedupOperation } from './dedup/index.js';
 import { lineDedupOperation, lineFilterStage, lineKeyStage } from './dedup/lines.js';
 import { signatureStage as dedupSignatureStage } from './dedup/signatures.js';
-import { exportStage } from './export/index.js';
+import { exportOperation, exportStage } from './export/index.js';
 import { extractStage } from './extract/index.js';
 import { importStage } from './import/index.js';
 import { ingestStage } from './ingest/index.js';
@@ -34,7 +34,8 @@ export function stageByName(name: string): Stage {
 
 /** Every command that runs over inputs into an output, and every entry a pipeline file may name. */
 export const OPERATIONS: readonly Operation[] = [
-  ...STAGES.filter((s) => !s.internal).map(stageOperation),
+  // export is a stage whose operation has more phases with --format hf.
+  ...STAGES.filter((s) => !s.internal).map((s) => (s === exportStage ? exportOperation : stageOperation(s))),
   dedupOperation('minhash'),
   dedupOperation('exact'),
   lineDedupOperation,

@@ -19,6 +19,7 @@ process.on('message', (req: WorkerRequest) => {
         task: req.task,
         out: req.out,
         maxPartBytes: req.maxPartBytes,
+        compression: req.compression,
         attempt: req.attempt,
         onProgress: (docs, bytes) => send({ type: 'progress', docs, bytes }),
         onWarning: (message) => send({ type: 'warning', message }),

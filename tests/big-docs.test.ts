@@ -32,6 +32,25 @@ describe('big documents', () => {
     expect(big?.metadata).toBe('{"extra":[1,2]}');
   }, 120_000);
 
+  it('a malformed or text-less line of over 8 MB is excluded with its reason and its whole content, as a short one is', async () => {
+    const text = bigText(9e6, 4);
+    const broken = `{"id":"broken","text":${JSON.stringify(text)},}`; // a trailing comma
+    const tabbed = `{"id":"tabbed","text":"a\tb ${'x'.repeat(9e6)}	c"}`; // a raw tab inside a string
+    const textless = JSON.stringify({ id: 'textless', body: text });
+    mkdirSync(join(dir, 'bad'));
+    writeFileSync(join(dir, 'bad', 'big.jsonl'), `${broken}\n${tabbed}\n${textless}\n`);
+    const out = join(dir, 'bad-out');
+    cliOk(['import', join(dir, 'bad'), '-o', out, '--progress', 'off']);
+    expect(await readDocs(out)).toEqual([]);
+    const excluded = new Map((await readDocs(join(out, 'excluded'))).map((d) => [d.id, d]));
+    expect(excluded.get('big#1')?.reason).toMatch(/^malformed-json/);
+    expect(excluded.get('big#1')?.text === broken).toBe(true);
+    expect(excluded.get('big#2')?.reason).toMatch(/^malformed-json/);
+    expect(excluded.get('big#2')?.text === tabbed).toBe(true);
+    expect(excluded.get('textless')?.reason).toMatch(/^missing-text/);
+    expect(JSON.parse(String(excluded.get('textless')?.metadata))).toEqual({ id: 'textless', body: text });
+  }, 120_000);
+
   it('counts words and lines of a big document as the string definitions do', () => {
     const text = bigText(3e6, 2);
     const v = new TextView(text);

@@ -46,7 +46,7 @@ describe('refinery import / inspect / stats / export on the Brown corpus', () =>
     expect(totals.docs_in).toBe(500);
     expect(totals.docs_excluded).toBeGreaterThan(0);
     expect(totals.steps.find((s) => s.name === 'min-chars')?.reasons).toEqual({ 'too-short': totals.docs_excluded });
-    const excluded = await readDocs(join(raw, 'excluded'));
+    const excluded = await readDocs(join(raw, '_excluded'));
     for (const doc of excluded) {
       expect(doc.excluded_by).toBe('min-chars');
       expect((doc.text as string).length).toBeLessThan(10500);
@@ -269,7 +269,7 @@ describe('damaged input keeps every intact record and reports the damage', () =>
     // Every record before the damage, in order; the record cut in half is excluded, not lost.
     expect(fromCut.map((d) => d.id)).toEqual(fromCut.map((_, i) => `d${i}`));
     expect(fromCut.length).toBeGreaterThan(100);
-    const excluded = await readDocs(join(out, 'excluded'));
+    const excluded = await readDocs(join(out, '_excluded'));
     expect(excluded.map((d) => d.reason)).toEqual(['malformed-json: line cut off by the damaged stream']);
     expect(kept.find((d) => d.id === 'ok')?.text).toBe('caf\uFFFD');
   });

@@ -104,7 +104,7 @@ describe('pipeline files', () => {
 
   it('reports the stage and key that are wrong', () => {
     const file = write(`stages:\n  - stage: import\n    input: a\n    output: b\n  - stage: export\n    output: c\n    fromat: jsonl\n`);
-    expect(() => loadPipeline(file, operationByName)).toThrow(`${file}: stages[1] (export): unknown key "fromat" (allowed: format, columns, unfold_metadata)`);
+    expect(() => loadPipeline(file, operationByName)).toThrow(`${file}: stages[1] (export): unknown key "fromat" (allowed: format, columns, unfold_metadata, row_group_rows, row_group_size, license, language, name)`);
     expect(() => loadPipeline(write('stages:\n  - stage: nope\n    output: x\n'), operationByName)).toThrow(/unknown stage "nope"/);
     expect(() => loadPipeline(write('stages: [\n'), operationByName)).toThrow(/invalid YAML/);
     expect(() => loadPipeline(write('stages:\n  - stage: export\n    output: x\n'), operationByName)).toThrow(/"input" is required for the first stage/);

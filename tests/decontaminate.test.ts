@@ -5,6 +5,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { layout } from '../pipeline/core/layout.js';
 import { Random } from '../pipeline/core/random.js';
 import type { Doc } from '../pipeline/core/schema.js';
 import { NgramIndex, splitWords, type TaskItem } from '../pipeline/decontaminate/ngrams.js';
@@ -77,7 +78,7 @@ describe.skipIf(!data)('refinery decontaminate', () => {
     const r = ok(['decontaminate', input, '-o', out, '--against', mc, '--against', `${lm},${plain}`]);
     expect(r.stderr).toMatch(/42 items of 3 suites/);
     expectAccounting(out);
-    const excluded = await readDocs(join(out, 'excluded'));
+    const excluded = await readDocs(layout.excludedDir(out));
     const kept = await readDocs(out);
     expect(new Set(excluded.map((d) => d.id))).toEqual(new Set(expected.keys()));
     for (const d of excluded) {
@@ -143,7 +144,7 @@ describe.skipIf(!data)('refinery decontaminate', () => {
     writeFileSync(suite, `${items.join('\n')}\n`);
     const out = join(dir, 'random-out');
     ok(['decontaminate', importDocs('random', texts), '-o', out, '--against', suite]);
-    expect(await readDocs(join(out, 'excluded'))).toEqual([]);
+    expect(await readDocs(layout.excludedDir(out))).toEqual([]);
     expect(await readDocs(out)).toHaveLength(texts.length);
   }, 120_000);
 
@@ -166,7 +167,7 @@ describe.skipIf(!data)('refinery decontaminate', () => {
       expect(doc.id).toBe('long');
       expect(doc.text).toBe([text.slice(0, s - window), text.slice(e + window)].filter((p) => p.trim()).join('\n'));
       expect(doc.decon_chars_removed).toBe(e - s + 2 * window);
-      const [gone] = await readDocs(join(out, 'excluded'));
+      const [gone] = await readDocs(layout.excludedDir(out));
       expect(gone.id).toBe('short');
       expect(String(gone.reason)).toMatch(/^contaminated: cutting \d+ of \d+ characters \(over --max-cut 0.5\) for one:1$/);
     }
@@ -212,7 +213,7 @@ describe.skipIf(!data)('refinery decontaminate', () => {
     expect(again.stderr).toMatch(/index: already done/);
     expect(again.stderr).toMatch(/2 tasks; 1 to run/);
     expectAccounting(out);
-    expect((await readDocs(join(out, 'excluded'))).map((d) => d.id)).toEqual(['b3']);
+    expect((await readDocs(layout.excludedDir(out))).map((d) => d.id)).toEqual(['b3']);
     expect(await readDocs(out)).toHaveLength(99);
   }, 120_000);
 

@@ -27,7 +27,7 @@ beforeAll(() => {
 /** Kept and excluded documents of a dedup output, and a check of what every cluster says. */
 async function clusters(out: string): Promise<{ kept: Doc[]; excluded: Doc[] }> {
   const kept = await readDocs(out);
-  const excluded = await readDocs(join(out, 'excluded'));
+  const excluded = await readDocs(join(out, '_excluded'));
   const keepers = new Map(kept.filter((d) => d.dedup_cluster !== null).map((d) => [d.id, d]));
   for (const doc of kept) {
     if (doc.dedup_cluster === null) expect(doc.dedup_cluster_size).toBe(1);
@@ -114,7 +114,7 @@ describe('refinery dedup minhash', () => {
     ok([...cmd, '--phase', 'filter']);
     const ids = async (d: string) => (await readDocs(d)).map((x) => x.id).sort();
     expect(await ids(out)).toEqual(await ids(join(dir, 'near')));
-    expect(await ids(join(out, 'excluded'))).toEqual(await ids(join(dir, 'near', 'excluded')));
+    expect(await ids(join(out, '_excluded'))).toEqual(await ids(join(dir, 'near', '_excluded')));
     // The same work directory with other inputs or another config is refused phase by phase.
     const wrong = cli(['dedup', 'minhash', text, '-o', out, '--phase', 'filter']);
     expect(wrong.code).toBe(2);
@@ -161,7 +161,7 @@ describe('refinery dedup lines (CS336 fixtures)', () => {
       await expectAccounting(out);
       const name = (d: Doc) => /doc\d/.exec(d.id)?.[0];
       const kept = new Map((await readDocs(out)).map((d) => [name(d), String(d.text)]));
-      const excluded = await readDocs(join(out, 'excluded'));
+      const excluded = await readDocs(join(out, '_excluded'));
       const expectedDir = join(fixtures, 'documents_line_deduplicated');
       for (const file of readdirSync(expectedDir)) {
         const want = readFileSync(join(expectedDir, file), 'utf8').trim();

@@ -114,7 +114,7 @@ describe('refinery mix', () => {
     let firstRows = 0;
     for (const f of firsts) firstRows += (await readDocs(join(out, f))).length;
     expect(firstRows).toBe(stats.docs_kept);
-    expect(new Set((await readDocs(join(out, 'excluded'))).map((d) => String(d.reason).split(':')[0]))).toEqual(new Set(['not-in-mix', 'not-sampled']));
+    expect(new Set((await readDocs(join(out, '_excluded'))).map((d) => String(d.reason).split(':')[0]))).toEqual(new Set(['not-in-mix', 'not-sampled']));
   }, 60_000);
 
   it('is byte-identical for the same seed and differs for another', () => {

@@ -49,7 +49,7 @@ describe('refinery pii', () => {
     }
     expect(planted).toBeGreaterThan(40);
     // Nothing in the output, kept or excluded, holds an original value.
-    const all = [...docs, ...(await readDocs(join(out, 'excluded')).catch(() => []))];
+    const all = [...docs, ...(await readDocs(join(out, '_excluded')).catch(() => []))];
     const values = [...pages.values()].flatMap((p) => p.pii.map((x) => x.value));
     for (const doc of all) for (const v of values) expect(`${doc.text} ${doc.title} ${doc.reason ?? ''}`).not.toContain(v);
   }, 60_000);
@@ -60,7 +60,7 @@ describe('refinery pii', () => {
     expect(r.code, r.stderr).toBe(0);
     const totals = await expectAccounting(out);
     const kept = await readDocs(out);
-    const excluded = await readDocs(join(out, 'excluded'));
+    const excluded = await readDocs(join(out, '_excluded'));
     const withSsn = [...pages.values()].filter((p) => p.pii.some((x) => x.type === 'us_ssn') && kept.concat(excluded).some((d) => d.id === p.record_id));
     expect(totals.steps.find((s) => s.name === 'pii')?.reasons.pii).toBe(withSsn.length);
     for (const doc of excluded.filter((d) => d.excluded_by === 'pii')) {
@@ -110,7 +110,7 @@ describe('refinery pii', () => {
     expect(r.code, r.stderr).toBe(0);
     await expectAccounting(out);
     const kept = new Map((await readDocs(out)).map((d) => [d.id, d]));
-    const excluded = new Map((await readDocs(join(out, 'excluded'))).map((d) => [d.id, d]));
+    const excluded = new Map((await readDocs(join(out, '_excluded'))).map((d) => [d.id, d]));
     expect([...kept.keys()].sort()).toEqual(['clean', 'one-word', 'private-ip']);
     expect(excluded.get('dense')?.reason).toMatch(/^unsafe-words: \d+ of \d+ words flagged/);
     expect(excluded.get('bad-url')?.reason).toBe('unsafe-url: URL word "porn"');

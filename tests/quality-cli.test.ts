@@ -36,7 +36,7 @@ describe('refinery quality filter', () => {
     const out = join(dir, 'rules');
     cliOk(['quality', 'filter', text, '-o', out, '--progress', 'off']);
     const totals = await expectAccounting(out);
-    const excluded = await readDocs(join(out, 'excluded'));
+    const excluded = await readDocs(join(out, '_excluded'));
     expect(excluded.length).toBeGreaterThan(0);
     for (const doc of excluded) {
       expect(doc.reason).toMatch(RULES);
@@ -62,7 +62,7 @@ describe('refinery quality filter', () => {
   it('turns families off and thresholds down from flags', async () => {
     const out = join(dir, 'lenient');
     cliOk(['quality', 'filter', text, '-o', out, '--progress', 'off', '--no-gopher-repetition', '--no-c4', '--no-fineweb', '--gopher-min-alpha-words-ratio', '0.5']);
-    const excluded = await readDocs(join(out, 'excluded'));
+    const excluded = await readDocs(join(out, '_excluded'));
     expect(excluded.every((d) => d.excluded_by === 'gopher-quality')).toBe(true);
     for (const d of excluded.filter((x) => String(x.reason).startsWith('too-few-alpha-words'))) {
       expect(d.reason).toMatch(/\(needs >= 0\.5\)$/);
@@ -75,7 +75,7 @@ describe('refinery quality train and the classifier', () => {
   const model = join(dir, 'model', 'brown.bin');
 
   it('trains a fastText model (Brown vs the pages the rules reject) and reports its hold-out', () => {
-    const r = cliOk(['quality', 'train', '--positive', join(dir, 'brown-docs'), '--negative', join(dir, 'rules', 'excluded'), '-o', model, '--label', 'brown', '--min-chars', '50']);
+    const r = cliOk(['quality', 'train', '--positive', join(dir, 'brown-docs'), '--negative', join(dir, 'rules', '_excluded'), '-o', model, '--label', 'brown', '--min-chars', '50']);
     expect(r.stdout).toMatch(/held out: accuracy 0\.\d+, ROC AUC (0\.\d+|1\.000)/);
     const info = JSON.parse(readFileSync(model.replace(/\.bin$/, '.json'), 'utf8')) as { label: string; labels: string[]; trained: { holdout: { roc_auc: number } } };
     expect(info.labels).toEqual(['brown', 'cc']);
@@ -89,7 +89,7 @@ describe('refinery quality train and the classifier', () => {
     const kept = await readDocs(out);
     expect(kept.length).toBeGreaterThan(0);
     for (const d of kept) expect(d.quality_brown as number).toBeGreaterThanOrEqual(0.5);
-    const low = (await readDocs(join(out, 'excluded'))).filter((d) => d.excluded_by === 'classifier');
+    const low = (await readDocs(join(out, '_excluded'))).filter((d) => d.excluded_by === 'classifier');
     expect(low.length).toBeGreaterThan(0);
     for (const d of low) {
       expect(d.quality_brown as number).toBeLessThan(0.5);
@@ -108,7 +108,7 @@ describe('refinery quality train and the classifier', () => {
     const kept = await readDocs(out);
     expect(kept.length).toBeGreaterThanOrEqual(keep);
     expect(kept.length).toBeLessThanOrEqual(keep + 3); // ties at the threshold
-    const excludedByScore = (await readDocs(join(out, 'excluded'))).filter((d) => d.excluded_by === 'classifier');
+    const excludedByScore = (await readDocs(join(out, '_excluded'))).filter((d) => d.excluded_by === 'classifier');
     expect(kept.length + excludedByScore.length).toBe(scored);
     const minKept = Math.min(...kept.map((d) => d.quality_brown as number));
     const maxDropped = Math.max(...excludedByScore.map((d) => d.quality_brown as number));

@@ -83,7 +83,7 @@ describe('runTask', () => {
       ['a.txt#1', 'HELLO BIG WORLD', 3],
       ['a.txt#6', 'LAST GOOD LINE', 3],
     ]);
-    const excluded = await readDocs(join(out, 'excluded'));
+    const excluded = await readDocs(join(out, '_excluded'));
     expect(excluded.map((d) => [d.id, d.excluded_by, d.reason])).toEqual([
       ['a.txt#2', 'read', 'comment: line 2'],
       ['a.txt#3', 'min-words', 'too-few-words: 1 words'],

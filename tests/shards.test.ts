@@ -1,8 +1,9 @@
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pl from 'nodejs-polars';
 import { afterAll, describe, expect, it } from 'vitest';
 import { UserError } from '../pipeline/core/errors.js';
+import { COMPRESSIONS, type Compression } from '../pipeline/core/compression.js';
 import { CORE_COLUMNS, META, type ColumnSpec, type Doc } from '../pipeline/core/schema.js';
 import { listShards, openShard } from '../pipeline/core/shard-reader.js';
 import { ShardWriter } from '../pipeline/core/shard-writer.js';
@@ -41,7 +42,7 @@ function sampleDocs(n: number): Doc[] {
   return docs;
 }
 
-function writeShard(name: string, docs: Doc[], opts: { maxPartBytes?: number; batchRows?: number } = {}, metadata: Record<string, string> = { [META.schemaVersion]: '1', [META.stage]: 'test' }): string[] {
+function writeShard(name: string, docs: Doc[], opts: { maxPartBytes?: number; batchRows?: number; compression?: Compression } = {}, metadata: Record<string, string> = { [META.schemaVersion]: '1', [META.stage]: 'test' }): string[] {
   const out = join(dir, name);
   mkdirSync(out, { recursive: true });
   const w = new ShardWriter({ dir: out, base: 'part-00000', columns: COLUMNS, metadata, ...opts });
@@ -71,7 +72,8 @@ describe('shard writer and reader', () => {
 
   it('rolls to a new part at the size limit and keeps every document once, in order', async () => {
     const docs = sampleDocs(300);
-    const files = writeShard('rolling', docs, { maxPartBytes: 64 * 1024, batchRows: 16 });
+    // The limit counts bytes on disk; uncompressed, these documents fill several parts.
+    const files = writeShard('rolling', docs, { maxPartBytes: 64 * 1024, batchRows: 16, compression: 'none' });
     expect(files.length).toBeGreaterThan(2);
     expect(files.map((f) => f.split('/').pop())).toEqual(files.map((_, i) => `part-00000-${String(i).padStart(4, '0')}.arrow`));
     const back = await readDocs(join(dir, 'rolling'));
@@ -125,6 +127,27 @@ describe('shard writer and reader', () => {
     // The lazy reader scans a directory of parts with a glob, as users do.
     const lazy = pl.scanIPC(join(dir, 'polars', '*.arrow')).select('id').collectSync();
     expect(lazy.height).toBe(50);
+  });
+
+  it('compresses with zstd by default, lz4 or none on request, and reads each back exactly', async () => {
+    const docs = sampleDocs(300);
+    const sizes: Record<string, number> = {};
+    for (const compression of COMPRESSIONS) {
+      const [file] = writeShard(`codec-${compression}`, docs, { batchRows: 64, compression });
+      sizes[compression] = statSync(file).size;
+      const back = await readDocs(file);
+      expect(back.map((d) => d.text)).toEqual(docs.map((d) => d.text));
+      expect(back.map((d) => d.dedup_cluster)).toEqual(docs.map((d) => d.dedup_cluster));
+      expect(back.map((d) => d.is_hq)).toEqual(docs.map((d) => d.is_hq));
+      // Every Arrow reader must get the same values: polars decodes the bodies itself.
+      const df = pl.readIPC(readFileSync(file));
+      expect(df.getColumn('text').toArray()).toEqual(docs.map((d) => d.text));
+      expect(df.getColumn('url').nullCount()).toBe(docs.filter((d) => d.url === null).length);
+    }
+    const [byDefault] = writeShard('codec-default', docs, { batchRows: 64 });
+    expect(readFileSync(byDefault).equals(readFileSync(join(dir, 'codec-zstd', 'part-00000-0000.arrow')))).toBe(true);
+    expect(sizes.lz4).toBeLessThan(sizes.none / 2);
+    expect(sizes.zstd).toBeLessThan(sizes.lz4);
   });
 
   it('lists parts in a deterministic order and ignores temporary files', async () => {

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { UserError } from '../../pipeline/core/errors.js';
 import type { Random } from '../../pipeline/core/random.js';
 import { brownTexts, corpusMissing } from '../brown.js';
+import { plainText } from '../udhr.js';
 
 const require = createRequire(import.meta.url);
 
@@ -95,23 +96,13 @@ export const FOREIGN_LANGUAGES: Record<string, string> = {
   vie: 'vi',
 };
 
-const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ' };
-const stripTags = (html: string) =>
-  html
-    .replace(/<[^>]+>/g, '')
-    .replace(/&(#x?[0-9a-f]+|\w+);/gi, (m, e: string) =>
-      e.startsWith('#x') ? String.fromCodePoint(parseInt(e.slice(2), 16)) : e.startsWith('#') ? String.fromCodePoint(Number(e.slice(1))) : (ENTITIES[e] ?? m),
-    )
-    .replace(/\s+/g, ' ')
-    .trim();
-
 export function declarations(): Declaration[] {
   const dir = join(packageDir('udhr'), 'declaration');
   return Object.entries(FOREIGN_LANGUAGES).map(([code, lang]) => {
     const html = readFileSync(join(dir, `${code}.html`), 'utf8');
-    const name = stripTags(/<title>([\s\S]*?)<\/title>/.exec(html)?.[1] ?? code);
-    const title = stripTags(/<h1>([\s\S]*?)<\/h1>/.exec(html)?.[1] ?? name);
-    const paragraphs = [...html.matchAll(/<(p|li)>([\s\S]*?)<\/\1>/g)].map((m) => stripTags(m[2])).filter((p) => p.length > 20);
+    const name = plainText(/<title>([\s\S]*?)<\/title>/.exec(html)?.[1] ?? code);
+    const title = plainText(/<h1>([\s\S]*?)<\/h1>/.exec(html)?.[1] ?? name);
+    const paragraphs = [...html.matchAll(/<(p|li)>([\s\S]*?)<\/\1>/g)].map((m) => plainText(m[2])).filter((p) => p.length > 20);
     return { lang, name, title, paragraphs };
   });
 }

@@ -80,7 +80,7 @@ export function listTasks(spec: InputSpec, inputs: readonly string[]): TaskInput
     const files: string[] = [];
     if (!isDir) files.push(input);
     else if (spec.kind === 'shards') {
-      // A stage output: its kept parts only (not excluded/, not _stats/).
+      // A stage output: its kept parts only (not _excluded/, not _stats/).
       files.push(
         ...readdirSync(input)
           .filter((n) => matches(n) && !n.startsWith('.'))

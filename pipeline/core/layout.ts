@@ -2,20 +2,28 @@
  * Where a stage run puts things (DESIGN.md, "Output layout of a stage run"):
  *
  *   out/part-TTTTT-PPPP.arrow       kept documents of task T, part P
- *   out/excluded/part-TTTTT-PPPP.arrow
+ *   out/_excluded/part-TTTTT-PPPP.arrow
  *   out/_stats/task-TTTTT.json
  *   out/_done/task-TTTTT            completion marker, written last
  *   out/_running/task-TTTTT         claim of the run running the task (core/claims.ts)
  *   out/_manifest.json
+ *
+ * Everything but the kept parts starts with `_` or `.`, the prefixes that dataset readers
+ * (pyarrow.dataset, polars and DuckDB globs over `part-*`) skip, so pointing one at `out/`
+ * reads exactly the kept documents. Outputs of earlier versions hold `excluded/` instead of
+ * `_excluded/`: readers still find it (`excludedDirToRead`), and a run into such an output
+ * renames it first (`ensureLayout`).
  */
-import { mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 export const pad = (n: number, width = 5) => String(n).padStart(width, '0');
 
 export const layout = {
   partBase: (task: number) => `part-${pad(task)}`,
-  excludedDir: (out: string) => join(out, 'excluded'),
+  excludedDir: (out: string) => join(out, '_excluded'),
+  /** Where versions before 0.2 put excluded documents. */
+  legacyExcludedDir: (out: string) => join(out, 'excluded'),
   statsDir: (out: string) => join(out, '_stats'),
   doneDir: (out: string) => join(out, '_done'),
   runningDir: (out: string) => join(out, '_running'),
@@ -25,7 +33,41 @@ export const layout = {
   manifest: (out: string) => join(out, '_manifest.json'),
 };
 
+const isDir = (path: string): boolean => existsSync(path) && statSync(path).isDirectory();
+const noticed = new Set<string>();
+
+/** Say once per process that `out` has the old layout. */
+function legacyNotice(out: string, what: string): void {
+  if (noticed.has(out)) return;
+  noticed.add(out);
+  console.error(`refinery: ${out}: ${what}`);
+}
+
+/**
+ * The directory holding the excluded documents of stage output `out`: `_excluded/`, or the
+ * `excluded/` of an output written by an earlier version (with a one-line notice); null when
+ * `out` has neither.
+ */
+export function excludedDirToRead(out: string): string | null {
+  const dir = layout.excludedDir(out);
+  if (isDir(dir)) return dir;
+  const legacy = layout.legacyExcludedDir(out);
+  if (!isDir(legacy)) return null;
+  legacyNotice(out, 'excluded documents are in excluded/ (written by an earlier version; a run into this output renames it _excluded/)');
+  return legacy;
+}
+
 export function ensureLayout(out: string): void {
+  const legacy = layout.legacyExcludedDir(out);
+  if (isDir(legacy) && !existsSync(layout.excludedDir(out))) {
+    legacyNotice(out, 'renaming excluded/ (written by an earlier version) to _excluded/');
+    try {
+      renameSync(legacy, layout.excludedDir(out));
+    } catch (err) {
+      // Another rank of the same run renamed it first.
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+  }
   for (const dir of [out, layout.excludedDir(out), layout.statsDir(out), layout.doneDir(out)]) {
     mkdirSync(dir, { recursive: true });
   }

@@ -16,6 +16,13 @@ export interface Line {
   validUtf8: boolean;
   /** False for a last line cut off by damage (no newline and the stream broke). */
   complete: boolean;
+  /** A line longer than `rawAbove` bytes comes as its bytes, and `text` is empty. */
+  raw?: Buffer;
+}
+
+export interface ReadLinesOptions {
+  /** Lines longer than this many bytes are not decoded (see `Line.raw`). */
+  rawAbove?: number;
 }
 
 export const isGzipPath = (path: string) => path.endsWith('.gz');
@@ -28,7 +35,8 @@ function openBytes(path: string): NodeJS.ReadableStream {
   return file.pipe(gunzip);
 }
 
-export async function* readLines(path: string, onDamage: (reason: string) => void): AsyncGenerator<Line> {
+export async function* readLines(path: string, onDamage: (reason: string) => void, options: ReadLinesOptions = {}): AsyncGenerator<Line> {
+  const rawAbove = options.rawAbove ?? Infinity;
   // The start of a line that spans chunks, kept as a list and joined once at its newline:
   // joining at every chunk copied a long line again and again (a 200 MB line took 82 s).
   let pending: Buffer[] = [];
@@ -39,6 +47,7 @@ export async function* readLines(path: string, onDamage: (reason: string) => voi
     if (number === 1 && bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) start = 3; // UTF-8 byte order mark
     const end = bytes.length > start && bytes[bytes.length - 1] === 13 ? bytes.length - 1 : bytes.length; // CRLF
     const body = bytes.subarray(start, end);
+    if (body.length > rawAbove) return { number, text: '', raw: body, validUtf8: isUtf8(body), complete };
     return { number, text: body.toString('utf8'), validUtf8: isUtf8(body), complete };
   };
   const take = (last: Buffer): Buffer => {

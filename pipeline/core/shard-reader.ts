@@ -7,6 +7,7 @@ import { open, readdir, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RecordBatchReader, type AsyncRecordBatchFileReader, type RecordBatch, type Schema } from 'apache-arrow';
 import { makeColumnReader, type ColumnReader } from './columns.js';
+import { useAllDecoders } from './compression.js';
 import { UserError, errorMessage } from './errors.js';
 import { checkSchemaVersion, columnTypeOf, type ColumnSpec, type Doc } from './schema.js';
 
@@ -71,6 +72,7 @@ async function checkMagic(file: string, handle: FileHandle): Promise<void> {
 
 /** Open and validate a shard. The caller must iterate `docs()` to the end or call `close()`. */
 export async function openShard(file: string): Promise<OpenShard> {
+  useAllDecoders();
   let handle: FileHandle;
   try {
     handle = await open(file, 'r');

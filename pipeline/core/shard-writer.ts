@@ -6,13 +6,14 @@
  * - A new part starts when the current one passes `maxPartBytes`.
  * - Parts are written under a hidden temporary name and only renamed to their final
  *   name by `publish()`, so a reader never sees a half-written shard.
- * - Uncompressed on purpose: apache-arrow 21.2.0 writes compressed bodies that pyarrow
- *   and polars reject (see README, "Shards").
+ * - Bodies are compressed (zstd by default; lz4 or none on request) with the IPC format's
+ *   own buffer compression, so shards stay standard Arrow IPC files (core/compression.ts).
  */
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writevSync } from 'node:fs';
 import { join } from 'node:path';
 import { RecordBatch, RecordBatchFileWriter, Struct, makeData, type Schema } from 'apache-arrow';
 import { makeColumnBuilder, type ColumnBuilder } from './columns.js';
+import { DEFAULT_COMPRESSION, fixLengthPrefixes, useCompression, type Compression } from './compression.js';
 import { buildSchema, type ColumnSpec, type Doc } from './schema.js';
 
 export interface ShardWriterOptions {
@@ -24,6 +25,8 @@ export interface ShardWriterOptions {
   maxPartBytes?: number;
   batchRows?: number;
   batchBytes?: number;
+  /** Body compression of the record batches (default zstd). */
+  compression?: Compression;
 }
 
 export const DEFAULT_MAX_PART_BYTES = 256 * 1024 * 1024;
@@ -35,8 +38,18 @@ export class FdFileWriter extends RecordBatchFileWriter {
   private pending: Uint8Array[] = [];
   private pendingBytes = 0;
 
-  constructor(private readonly fd: number) {
-    super();
+  constructor(
+    private readonly fd: number,
+    compression: Compression = 'none',
+  ) {
+    super({ compressionType: useCompression(compression) });
+  }
+
+  // apache-arrow 21.2.0 puts the compressed length where the uncompressed one belongs.
+  protected override _compressBodyBuffers(buffers: ArrayBufferView[]): ReturnType<RecordBatchFileWriter['_compressBodyBuffers']> {
+    const result = super._compressBodyBuffers(buffers);
+    fixLengthPrefixes(buffers, result.buffers as Uint8Array[]);
+    return result;
   }
 
   get position(): number {
@@ -133,7 +146,7 @@ export class ShardWriter {
     const name = `${this.opts.base}-${String(this.partIndex++).padStart(4, '0')}.arrow`;
     const tmp = join(this.opts.dir, `.${name}.tmp`);
     const fd = openSync(tmp, 'w');
-    const writer = new FdFileWriter(fd);
+    const writer = new FdFileWriter(fd, this.opts.compression ?? DEFAULT_COMPRESSION);
     writer.reset(undefined, this.schema);
     this.part = { tmp, final: join(this.opts.dir, name), fd, writer };
     return this.part;

@@ -10,6 +10,7 @@
 import { existsSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import type * as z from 'zod';
+import type { Compression } from './compression.js';
 import { errorMessage } from './errors.js';
 import { taskIdentity } from './inputs.js';
 import { clearTaskOutputs, ensureLayout, layout, writeFileAtomic } from './layout.js';
@@ -70,6 +71,8 @@ export interface TaskContext {
 export interface TaskSource {
   columns: readonly ColumnSpec[];
   docs: AsyncIterable<Doc> | Iterable<Doc>;
+  /** The input shard's file metadata, when the task reads a shard. */
+  metadata?: ReadonlyMap<string, string>;
 }
 
 /** Where kept documents go. The default writes Arrow shards; export writes JSONL. */
@@ -89,7 +92,10 @@ export interface SinkOptions {
   task: number;
   columns: readonly ColumnSpec[];
   metadata: Record<string, string>;
+  /** The file metadata of the task's input shard (empty for inputs that are not shards): export carries it over. */
+  inputMetadata: Record<string, string>;
   maxPartBytes?: number;
+  compression?: Compression;
 }
 export type SinkFactory = (opts: SinkOptions) => Sink;
 
@@ -158,7 +164,7 @@ export const shardSink: SinkFactory = (opts) => new ShardWriter(opts);
 
 async function openShardSource(task: TaskInput): Promise<TaskSource> {
   const shard = await openShard(task.path);
-  return { columns: shard.columns, docs: shard.docs() };
+  return { columns: shard.columns, docs: shard.docs(), metadata: shard.metadata };
 }
 
 export interface TaskRun {
@@ -168,6 +174,8 @@ export interface TaskRun {
   task: TaskInput;
   out: string;
   maxPartBytes?: number;
+  /** Body compression of the shards written (default: zstd). */
+  compression?: Compression;
   /** 0 for the first try of this task in this run, 1 for the first retry, ... */
   attempt?: number;
   /** Called with documents and bytes read since the last call. */
@@ -225,6 +233,7 @@ export async function runTask(run: TaskRun): Promise<TaskStats> {
       columns: mergeColumns(columns, EXCLUSION_COLUMNS),
       metadata,
       maxPartBytes: run.maxPartBytes,
+      compression: run.compression,
     });
     doc.excluded_by = step.name;
     doc.reason = detail ? `${reason}: ${detail}` : reason;
@@ -259,7 +268,7 @@ export async function runTask(run: TaskRun): Promise<TaskStats> {
     for (const step of steps) columns = mergeColumns(columns, step.adds ?? [], step.removes ?? []);
     const stepStats = steps.map((s) => newStepStats(s.name, s.kind));
     stats.steps.push(...stepStats);
-    keptSink = (stage.sink?.(config) ?? shardSink)({ dir: out, base, task: task.index, columns, metadata, maxPartBytes: run.maxPartBytes });
+    keptSink = (stage.sink?.(config) ?? shardSink)({ dir: out, base, task: task.index, columns, metadata, inputMetadata: Object.fromEntries(source.metadata ?? []), maxPartBytes: run.maxPartBytes, compression: run.compression });
 
     let sinceProgress = 0;
     let bytesSinceProgress = 0;

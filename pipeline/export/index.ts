@@ -1,20 +1,41 @@
 /**
- * `refinery export`: shards -> JSONL (optionally gzipped), one file per input shard, to
- * take results to other tools. The `metadata` column written by import is unfolded back
- * into top-level fields, so import -> export round-trips a corpus.
+ * `refinery export`: shards -> files for other tools, one file per input shard.
+ *
+ *   --format jsonl | jsonl.gz   JSON lines; the `metadata` column written by import is unfolded
+ *                               back into top-level fields, so import -> export round-trips a corpus
+ *   --format parquet            zstd Parquet (parquet.ts), row groups of --row-group-rows rows or
+ *                               --row-group-size bytes
+ *   --format hf                 a Hugging Face dataset folder (hf.ts): the same Parquet files
+ *                               under data/{train,validation}-0000i-of-0000n.parquet and a card
+ *
+ * jsonl and parquet are one map phase into the output; hf is a map phase per split into the
+ * work directory, then a reduce that lays out the folder and writes the card.
  */
 import { closeSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import * as z from 'zod';
+import { byteSize } from '../core/config.js';
+import { UserError } from '../core/errors.js';
+import { mapPhase, type Operation, type Phase } from '../core/plan.js';
 import type { ColumnSpec, Doc } from '../core/schema.js';
 import { defineStage, type Sink, type SinkOptions } from '../core/stage.js';
+import { HF_SPLITS, isValidationInput, writeHfDataset, type HfSplit } from './hf.js';
+import { ParquetSink, loadZstd } from './parquet.js';
 
 const options = z
   .object({
-    format: z.enum(['jsonl', 'jsonl.gz']).default('jsonl.gz').describe('output format'),
+    format: z
+      .enum(['jsonl', 'jsonl.gz', 'parquet', 'hf'])
+      .default('jsonl.gz')
+      .describe('jsonl, jsonl.gz, parquet (zstd), or hf: a Hugging Face dataset folder (data/*.parquet and a README.md dataset card)'),
     columns: z.array(z.string()).optional().describe('columns to write, comma-separated (default: all but html)'),
-    unfold_metadata: z.boolean().default(true).describe('write the fields kept in `metadata` as top-level fields'),
+    unfold_metadata: z.boolean().default(true).describe('jsonl: write the fields kept in `metadata` as top-level fields'),
+    row_group_rows: z.number().int().min(1).default(100_000).describe('parquet, hf: rows per row group (at most)'),
+    row_group_size: byteSize().prefault('128MiB').describe('parquet, hf: size of the values buffered per row group (strings counted by length, other values as 8 bytes); whichever of the two limits comes first'),
+    license: z.string().min(1).default('unknown').describe('hf: the license in the dataset card (a hub license id: cc-by-4.0, odc-by, other, ...)'),
+    language: z.array(z.string().min(2)).optional().describe('hf: the languages in the dataset card, comma-separated (default: those of at least 1% of the documents, from the lang column)'),
+    name: z.string().min(1).optional().describe("hf: the dataset's pretty name in the card (default: the output folder's name)"),
   })
   .strict();
 type ExportConfig = z.infer<typeof options>;
@@ -82,8 +103,64 @@ class JsonlSink implements Sink {
 
 export const exportStage = defineStage({
   name: 'export',
-  summary: 'document shards -> JSONL / JSONL.gz files',
-  description: 'One output file per input shard: <out>/part-TTTTT-0000.jsonl[.gz]. Timestamps are written as ISO 8601.',
+  summary: 'document shards -> JSONL, Parquet, or a Hugging Face dataset folder',
+  description:
+    'One output file per input shard: <out>/part-TTTTT-0000.jsonl[.gz] (timestamps as ISO 8601) or .parquet (zstd, ' +
+    'the shard\'s columns and file metadata carried over). --format hf writes <out>/data/train-0000i-of-0000n.parquet ' +
+    '(and validation-... for inputs named validation/, as select --holdout writes them) and <out>/README.md, a dataset ' +
+    'card with its YAML header and the funnel and stage configs of the run that made the data.',
   options,
-  sink: (config) => (opts) => new JsonlSink(opts, config),
+  steps: async (config, _columns, _task, ctx) => {
+    if (config.format === 'parquet' || config.format === 'hf') await loadZstd();
+    if (config.format !== 'hf') return [];
+    // Documents per language, for the dataset card's `language`.
+    return [
+      {
+        name: 'languages',
+        kind: 'annotate',
+        apply(doc) {
+          ctx.count(`lang:${typeof doc.lang === 'string' && doc.lang ? doc.lang : 'unknown'}`);
+          return undefined;
+        },
+      },
+    ];
+  },
+  sink: (config) => (opts) =>
+    config.format === 'parquet' || config.format === 'hf'
+      ? new ParquetSink(opts, { columns: config.columns, rowGroupRows: config.row_group_rows, rowGroupBytes: config.row_group_size })
+      : new JsonlSink(opts, config),
 });
+
+const splitInputs = (inputs: readonly string[]): Record<HfSplit, string[]> => ({
+  train: inputs.filter((i) => !isValidationInput(i)),
+  validation: inputs.filter(isValidationInput),
+});
+
+export const exportOperation: Operation = {
+  name: 'export',
+  summary: exportStage.summary,
+  description: `${exportStage.description ?? ''} Phases: export (map); with --format hf: train and validation (map, into the work directory) -> dataset (reduce).`,
+  options,
+  check(config, inputs) {
+    const c = config as ExportConfig;
+    if (c.format === 'hf' && splitInputs(inputs).train.length === 0) throw new UserError('export --format hf: every input is a validation split; give the training data too');
+  },
+  phases(config, ctx) {
+    const c = config as ExportConfig;
+    if (c.format !== 'hf') return [mapPhase('export', exportStage, c, ctx.inputs, ctx.out)];
+    const inputs = splitInputs(ctx.inputs);
+    const splits = HF_SPLITS.filter((s) => inputs[s].length > 0);
+    const phases: Phase[] = splits.map((s) => mapPhase(s, exportStage, c, inputs[s], ctx.dir(s)));
+    phases.push({
+      kind: 'reduce',
+      name: 'dataset',
+      final: true,
+      run(log) {
+        const made = writeHfDataset(ctx.out, Object.fromEntries(splits.map((s) => [s, ctx.dir(s)])), inputs, { license: c.license, language: c.language, name: c.name });
+        log(`export: ${splits.map((s) => `${s} ${made.documents[s]} documents in ${made.files[s].length} file(s)`).join(', ')}; dataset card ${made.card}`);
+        return { files: made.files, documents: made.documents };
+      },
+    });
+    return phases;
+  },
+};

@@ -10,7 +10,7 @@ import { openShard } from '../core/shard-reader.js';
 import type { TaskContext } from '../core/stage.js';
 import { importStage } from './index.js';
 
-/** A shard file, or a directory of them (a stage output, its excluded/ part). */
+/** A shard file, or a directory of them (a stage output, its _excluded/ part). */
 const isShardInput = (input: string) =>
   input.endsWith('.arrow') || (existsSync(input) && statSync(input).isDirectory() && (existsSync(join(input, '_manifest.json')) || readdirSync(input).some((n) => n.endsWith('.arrow'))));
 

@@ -205,7 +205,7 @@ export const ingestStage = defineStage({
     'of the HTTP header, <meta>, BOM or a statistical guess); WET conversion records become text documents. ' +
     'Requests, metadata, revisits, warcinfo and other responses are counted by type and skipped. Damaged input ' +
     '(truncated gzip, records cut short, corrupt headers, garbage between records) is reported with its offset and ' +
-    'every intact record is kept; damaged documents go to excluded/ with their reason. Inputs may be http(s) URLs, ' +
+    'every intact record is kept; damaged documents go to _excluded/ with their reason. Inputs may be http(s) URLs, ' +
     'streamed without a temporary copy and resumed with Range requests after a dropped connection; --cc reads files ' +
     'of a Common Crawl crawl from its paths listing, --cc-index with --url-pattern only the matching captures.',
   options: ingestOptions,

@@ -5,7 +5,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { makeColumnReader } from '../core/columns.js';
 import { UserError } from '../core/errors.js';
-import { layout } from '../core/layout.js';
+import { excludedDirToRead, layout } from '../core/layout.js';
 import type { ColumnSpec, Doc, Value } from '../core/schema.js';
 import { batchDocs, openShard, resolveShards, withShard } from '../core/shard-reader.js';
 
@@ -82,11 +82,11 @@ class ColumnAccumulator {
   }
 }
 
-/** `dir` itself, or its excluded/ part. */
+/** `dir` itself, or its _excluded/ part (excluded/ in outputs of earlier versions). */
 export function shardPath(path: string, excluded: boolean): string {
   if (!excluded) return path;
   if (!existsSync(path) || !statSync(path).isDirectory()) throw new UserError(`${path}: --excluded needs a stage output directory`);
-  return layout.excludedDir(path);
+  return excludedDirToRead(path) ?? layout.excludedDir(path);
 }
 
 export async function inspectShards(path: string): Promise<InspectReport> {
@@ -144,8 +144,8 @@ export const docById = async (path: string, id: string) => (await findDocs(path,
 export async function clusterMembers(dir: string, cluster: string, limit = 1000): Promise<{ doc: Doc; kept: boolean }[]> {
   const inCluster = (d: Doc) => d.dedup_cluster === cluster;
   const kept = await findDocs(dir, inCluster, limit);
-  const excludedDir = layout.excludedDir(dir);
-  const excluded = existsSync(excludedDir) ? await findDocs(excludedDir, inCluster, limit) : [];
+  const excludedDir = excludedDirToRead(dir);
+  const excluded = excludedDir ? await findDocs(excludedDir, inCluster, limit) : [];
   return [...kept.map((doc) => ({ doc, kept: true })), ...excluded.map((doc) => ({ doc, kept: false }))];
 }
 

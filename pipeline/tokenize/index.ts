@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import * as z from 'zod';
 import { byteSize, percentage, shareOf } from '../core/config.js';
 import { UserError } from '../core/errors.js';
-import { mapPhase, type Operation } from '../core/plan.js';
+import { mapPhase, type Operation, type Phase } from '../core/plan.js';
 import { writeFileAtomic } from '../core/layout.js';
 import { formatBytes, formatCount } from '../core/progress.js';
 import type { Doc } from '../core/schema.js';
@@ -22,6 +22,7 @@ import { defineStage, drop, type Sink, type SinkOptions, needsText } from '../co
 import { readTaskStats, sumStats } from '../core/stats.js';
 import { readDocs } from '../import/read.js';
 import { WordCounter, trainBpe } from './bpe-train.js';
+import { TOKEN_FORMATS, writeMegatron, writeNanogpt, type MegatronSplit, type NanogptMeta } from './formats.js';
 import { TokenShardWriter, type TokenShardInfo } from './token-shards.js';
 import { END_OF_TEXT, Tokenizer } from './tokenizer.js';
 
@@ -86,6 +87,13 @@ export const tokenizeOptions = z
   .object({
     tokenizer: z.string().min(1).describe('the tokenizer.json to encode with'),
     val: percentage().optional().describe('write this share of documents (by a hash of the id, as select and mix split) to OUT/val'),
+    format: z
+      .enum(TOKEN_FORMATS)
+      .default('arrow')
+      .describe(
+        'besides the Arrow token shards (which `refinery train` reads): nanogpt writes OUT/nanogpt/train.bin, val.bin (flat uint16, uint32 above 65,536 tokens) and meta.pkl / meta.json; ' +
+          'megatron writes OUT/megatron/{train,val}_text_document.bin/.idx (Megatron-LM indexed dataset, one sequence per document)',
+      ),
   })
   .strict();
 export type TokenizeConfig = z.infer<typeof tokenizeOptions>;
@@ -187,11 +195,14 @@ export interface TokensSummary {
   eot: number;
   dtype: 'uint16' | 'uint32';
   splits: Record<Split, { documents: number; tokens: number; bytes: number; files: string[] }>;
+  /** The trainer files --format wrote (paths relative to the output). */
+  nanogpt?: NanogptMeta & { dir: string };
+  megatron?: Partial<Record<Split, MegatronSplit>>;
 }
 export const tokensSummaryFile = (out: string) => join(out, '_tokens.json');
 
 /** _tokens.json of a finished tokenize run: what the trainer reads first. */
-function tokensSummary(out: string, c: TokenizeConfig): TokensSummary {
+function tokensSummary(out: string, c: TokenizeConfig, formats: TrainerFiles | null): TokensSummary {
   const tokenizer = Tokenizer.load(c.tokenizer);
   const counters = sumStats(readTaskStats(out)).counters;
   const files = (split: Split) => {
@@ -209,6 +220,8 @@ function tokensSummary(out: string, c: TokenizeConfig): TokensSummary {
     eot: tokenizer.special(END_OF_TEXT),
     dtype: tokenizer.vocabSize > 65536 ? 'uint32' : 'uint16',
     splits: { train: split('train'), val: split('val') },
+    ...(formats?.nanogpt ? { nanogpt: formats.nanogpt } : {}),
+    ...(formats?.megatron ? { megatron: formats.megatron } : {}),
   };
   writeFileAtomic(tokensSummaryFile(out), `${JSON.stringify(summary, null, 1)}\n`);
   return summary;
@@ -217,16 +230,48 @@ function tokensSummary(out: string, c: TokenizeConfig): TokensSummary {
 export const tokenizeOperation: Operation = {
   name: 'tokenize',
   summary: tokenizeStage.summary,
-  description: `${tokenizeStage.description ?? ''} Phases: tokenize (map) -> summary (reduce, _tokens.json).`,
+  description: `${tokenizeStage.description ?? ''} Phases: tokenize (map) [-> nanogpt or megatron (reduce, with --format)] -> summary (reduce, _tokens.json).`,
   options: tokenizeOptions,
   check(config) {
-    Tokenizer.load((config as TokenizeConfig).tokenizer).special(END_OF_TEXT);
+    const c = config as TokenizeConfig;
+    Tokenizer.load(c.tokenizer).special(END_OF_TEXT);
+    if (c.format === 'nanogpt' && !c.val) throw new UserError("tokenize --format nanogpt: nanoGPT's train.py reads train.bin and val.bin; give --val (say 1%) for the validation share");
   },
-  phases: (config, ctx) => [
-    mapPhase('tokenize', tokenizeStage, config, ctx.inputs, ctx.out),
-    { kind: 'reduce', name: 'summary', final: true, run: () => tokensSummary(ctx.out, config as TokenizeConfig) },
-  ],
+  phases: (config, ctx) => {
+    const c = config as TokenizeConfig;
+    const phases: Phase[] = [mapPhase('tokenize', tokenizeStage, config, ctx.inputs, ctx.out)];
+    if (c.format !== 'arrow') {
+      // Run once after the token shards, and again only when they change.
+      phases.push({ kind: 'reduce', name: c.format, run: (log) => trainerFiles(ctx.out, c, log) });
+    }
+    phases.push({
+      kind: 'reduce',
+      name: 'summary',
+      final: true,
+      run: () => tokensSummary(ctx.out, c, c.format === 'arrow' ? null : ctx.result<TrainerFiles>(c.format)),
+    });
+    return phases;
+  },
 };
+
+interface TrainerFiles {
+  nanogpt?: NanogptMeta & { dir: string };
+  megatron?: Partial<Record<Split, MegatronSplit>>;
+}
+
+/** The nanoGPT or Megatron files of a finished tokenize map phase (formats.ts). */
+function trainerFiles(out: string, c: TokenizeConfig, log: (line: string) => void): TrainerFiles {
+  const tokenizer = Tokenizer.load(c.tokenizer);
+  const info = { vocabSize: tokenizer.vocabSize, eot: tokenizer.special(END_OF_TEXT), tokenizer: tokenizerId(c.tokenizer) };
+  if (c.format === 'nanogpt') {
+    const meta = writeNanogpt(out, info);
+    log(`tokenize: nanoGPT files in ${join(out, 'nanogpt')}: ${Object.entries(meta.splits).map(([s, f]) => `${f.file} ${formatCount(f.tokens)} ${meta.dtype} tokens`).join(', ')}; meta.pkl`);
+    return { nanogpt: { ...meta, dir: 'nanogpt' } };
+  }
+  const made = writeMegatron(out, info);
+  log(`tokenize: Megatron indexed datasets in ${join(out, 'megatron')}: ${Object.values(made).map((m) => `${m.prefix}.bin/.idx (${formatCount(m.documents)} documents, ${formatCount(m.tokens)} tokens)`).join(', ')}`);
+  return { megatron: made };
+}
 
 export function readTokensSummary(out: string): TokensSummary {
   return JSON.parse(readFileSync(tokensSummaryFile(out), 'utf8')) as TokensSummary;

@@ -90,7 +90,7 @@ export async function expectAccounting(out: string): Promise<Totals> {
   expect(stats.flatMap(accountingViolations)).toEqual([]);
   const totals = sumStats(stats);
   expect((await readDocs(out)).length).toBe(totals.docs_kept);
-  const excludedDir = join(out, 'excluded');
+  const excludedDir = join(out, '_excluded');
   const excluded = existsSync(excludedDir) ? await readDocs(excludedDir) : [];
   expect(excluded.length).toBe(totals.docs_excluded);
   for (const doc of excluded) {

@@ -31,7 +31,7 @@ export function buildFixtures(dir: string): Fixtures {
   writeBrownJsonl(f.brown);
   cliOk(['import', f.brown, '-o', join(dir, 'brown-docs'), '--progress', 'off']);
   cliOk(['quality', 'filter', f.text, '-o', join(dir, 'rules'), '--progress', 'off']);
-  cliOk(['quality', 'train', '--positive', join(dir, 'brown-docs'), '--negative', join(dir, 'rules', 'excluded'), '-o', f.model, '--label', 'brown', '--min-chars', '50']);
+  cliOk(['quality', 'train', '--positive', join(dir, 'brown-docs'), '--negative', join(dir, 'rules', '_excluded'), '-o', f.model, '--label', 'brown', '--min-chars', '50']);
   return f;
 }
 
@@ -89,7 +89,7 @@ export async function outcome(c: PlanCase, out: string): Promise<Record<string, 
       continue;
     }
     const kept = (await readDocs(dir)).map((d) => `${d.id} ${digest(d)}`).sort();
-    const excludedDir = join(dir, 'excluded');
+    const excludedDir = join(dir, '_excluded');
     const excluded = existsSync(excludedDir) ? (await readDocs(excludedDir)).map((d) => `${d.id} ${String(d.excluded_by)} ${String(d.reason)}`).sort() : [];
     result[rel] = { kept, excluded, files: [] };
   }

@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import * as z from 'zod';
 import { parseOptions } from '../../core/config.js';
+import { excludedDirToRead } from '../../core/layout.js';
 import { RunError, UserError } from '../../core/errors.js';
 import { formatClusterMembers, formatClusters, formatDoc, formatReport } from '../../inspect/format.js';
 import { funnelOf, funnelTable } from '../../inspect/funnel.js';
@@ -44,7 +45,7 @@ export function addInspectCommands(program: Command): void {
     if (o.id !== undefined) {
       const kept = await docById(target, o.id);
       // An id not among the kept documents may be among the excluded ones.
-      const excluded = !kept && !o.excluded && existsSync(join(path, 'excluded')) ? await docById(shardPath(path, true), o.id) : null;
+      const excluded = !kept && !o.excluded && excludedDirToRead(path) ? await docById(shardPath(path, true), o.id) : null;
       const doc = kept ?? excluded;
       if (!doc) throw new UserError(`${path}: no document with id "${o.id}"`);
       return show(doc, (d) => `${excluded ? '(found among the excluded documents)\n' : ''}${formatDoc(d, null)}`);
