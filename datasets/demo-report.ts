@@ -17,6 +17,11 @@ const block = (text: string) => `\`\`\`\n${text}\n\`\`\``;
 export function writeDemoReport(out: string, stageDirs: readonly string[]): string {
   const parts: string[] = ['# refinery demo report', '', `Written ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC from the files of this run in \`${out}\`.`, ''];
   parts.push('## The funnel', '', 'Documents and bytes into and out of every stage, and what each filter removed, with its reasons.', '', block(funnelTable(funnelOf(stageDirs))), '', '![funnel](funnel.svg)', '');
+  const decon = json<{ n: number; documents: number; suites: { name: string; items: number; contaminated: number }[]; items: { id: string; documents: number }[] }>(join(out, 'contamination.json'));
+  if (decon) {
+    const found = decon.items.filter((i) => i.documents > 0).map((i) => `${i.id} (${i.documents})`);
+    parts.push('## Decontamination', '', `The bundled UDHR-articles task against the pages that passed the quality rules, with six of its sentences planted (${decon.n}-gram overlap, GPT-3's rule): \`decon\` in the funnel excludes the pages that hold them.`, '', block(decon.suites.map((s) => `${s.name}: ${s.contaminated} of ${s.items} questions found in ${decon.documents} documents; items (documents): ${found.join(', ') || 'none'}`).join('\n')), '');
+  }
   const mix = json<{ report: MixReport }>(join(out, 'mix', '_mix.json'));
   if (mix) parts.push('## The mix', '', 'Domains before and after temperature sampling (T = 2), by bytes of text.', '', block(mixTable(mix.report)), '', '![mix](mix.svg)', '');
   const tokens = json<TokensSummary>(join(out, 'tokens', '_tokens.json'));

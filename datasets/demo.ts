@@ -7,7 +7,7 @@
  * Output goes to out/demo/ (REFINERY_DEMO_OUT to change it), replaced on every run.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { claimDir, removeOwned } from '../pipeline/core/owned-dirs.js';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -60,6 +60,25 @@ if (repetitive) {
   await refinery('quality', 'explain', rel('repetitive.txt'));
 }
 
+// Benchmark decontamination: the bundled UDHR-articles task (refinery sample-tasks); six of its
+// sentences planted in pages of the sample web (one upper-cased, one stripped of punctuation,
+// mid-page), imported beside the pages that passed the quality rules; decontaminate finds and
+// removes exactly those six, and the report says which questions the crawl holds.
+await refinery('sample-tasks', '-o', rel('udhr-tasks.jsonl'));
+const articles = readFileSync(join(out, 'udhr-tasks.jsonl'), 'utf8').trim().split('\n').map((l) => /says: "(.*)"$/.exec((JSON.parse(l) as { question: string }).question)?.[1] ?? '');
+const plantable = articles.filter((a) => a.split(' ').length >= 16).slice(0, 6);
+const hosts = await findDocs(join(out, 'quality'), (d) => typeof d.text === 'string' && d.text.length > 2000, plantable.length);
+const variants = [(a: string) => a, (a: string) => a.toUpperCase(), (a: string) => a.replace(/[,.;:]/g, '')];
+writeFileSync(join(out, 'planted.jsonl'), `${hosts.map((d, i) => {
+  const text = String(d.text);
+  const mid = text.indexOf('\n', text.length >> 1);
+  return JSON.stringify({ id: `planted-${i}`, url: d.url, text: `${text.slice(0, mid)}\n${variants[i % 3](plantable[i])}${text.slice(mid)}` });
+}).join('\n')}\n`);
+await refinery('import', rel('planted.jsonl'), '-o', rel('planted'), '--progress', 'log');
+await refinery('decontaminate', rel('quality'), rel('planted'), '-o', rel('decon'), '--against', rel('udhr-tasks.jsonl'), '--progress', 'log');
+await refinery('inspect', rel('decon'), '--excluded', '--head', '1', '--truncate', '200');
+await refinery('decontaminate', 'report', rel('quality'), rel('planted'), '-o', rel('contamination.json'), '--against', rel('udhr-tasks.jsonl'), '--progress', 'log');
+
 // Domains: the built-in URL rules (forums, shops, preprint servers, blogs), then a topic
 // classifier trained on the Brown corpus's 15 genres for the other pages.
 await refinery('domains', 'train', '--labelled', rel('brown'), '--label-field', 'genre', '-o', rel('topics.bin'));
@@ -94,6 +113,8 @@ await refinery('generate', '--checkpoint', rel('train', 'checkpoint'), '--prompt
 // would take on this machine.
 await refinery('train', 'configs/tiny.yaml', '--resume-from', rel('train', 'checkpoint'), '--anneal', '--data', rel('tokens'), '--anneal-data', rel('tokens-hq'), '--val-data', rel('tokens-hq'), '--out', rel('anneal'), '--steps', '30', '--lr', '0.003', '--eval-every', '30', '--log-every', '30');
 await refinery('eval', '--checkpoint', rel('anneal', 'annealed', 'checkpoint'), '--data', rel('hq', 'validation'));
+// The bundled task, 3-shot, with bootstrap intervals, its contaminated questions scored apart.
+await refinery('eval', '--checkpoint', rel('anneal', 'annealed', 'checkpoint'), '--tasks', rel('udhr-tasks.jsonl'), '--shots', '3', '--contamination', rel('contamination.json'));
 await refinery('plan', '--params', '1.33M', '--accelerator-flops', '60e9');
 
 // The crawler, on a local site serving pages of the sample web (no network), then ingest.
@@ -103,7 +124,7 @@ await refinery('crawl', '--seeds', rel('seeds.txt'), '-o', rel('crawl'), '--allo
 await site.close();
 await refinery('ingest', rel('crawl'), '-o', rel('crawled'));
 
-const stageDirs = [rel('raw'), rel('text'), rel('clean'), rel('unique'), rel('dedup'), rel('deduped'), rel('quality'), rel('quality-top'), rel('domains'), rel('mix'), rel('hq', 'train'), rel('hq', 'validation'), rel('tokens'), rel('tokens-hq'), rel('crawled'), rel('imported'), rel('exported')];
+const stageDirs = [rel('raw'), rel('text'), rel('clean'), rel('unique'), rel('dedup'), rel('deduped'), rel('quality'), rel('quality-top'), rel('decon'), rel('domains'), rel('mix'), rel('hq', 'train'), rel('hq', 'validation'), rel('tokens'), rel('tokens-hq'), rel('crawled'), rel('imported'), rel('exported')];
 await refinery('stats', ...stageDirs, '--svg', rel('funnel.svg'));
 // The report names stage outputs as the commands above did: relative to the repository root.
 process.chdir(root);

@@ -24,6 +24,8 @@ const MODULES: Record<string, () => Promise<Stage>> = {
   'select-values': () => import('./select/index.js').then((m) => m.selectScoreStage),
   select: () => import('./select/index.js').then((m) => m.selectStage),
   tokenize: () => import('./tokenize/index.js').then((m) => m.tokenizeStage),
+  decontaminate: () => import('./decontaminate/index.js').then((m) => m.deconStage),
+  'decontaminate-count': () => import('./decontaminate/index.js').then((m) => m.countStage),
   perplexity: () => import('./quality/perplexity.js').then((m) => m.perplexityStage),
 };
 

@@ -2,12 +2,13 @@
  * Every stage the CLI, the pipeline runner and the pool workers know, by name; and the
  * operations (core/plan.ts) commands and pipeline files run: each public stage as one map
  * phase, and the operations of several phases (dedup, line dedup, quality, mix, select,
- * tokenize).
+ * tokenize, decontaminate).
  */
 import { UserError } from './core/errors.js';
 import { stageOperation, type Operation } from './core/plan.js';
 import type { Stage } from './core/stage.js';
 import { filterStage as dedupFilterStage } from './dedup/filter.js';
+import { countStage as deconCountStage, deconStage, decontaminateOperation, reportOperation as deconReportOperation } from './decontaminate/index.js';
 import { dedupOperation } from './dedup/index.js';
 import { lineDedupOperation, lineFilterStage, lineKeyStage } from './dedup/lines.js';
 import { signatureStage as dedupSignatureStage } from './dedup/signatures.js';
@@ -23,7 +24,7 @@ import { mixCountStage, mixOperation, mixStage } from './mix/index.js';
 import { selectOperation, selectScoreStage, selectStage } from './select/index.js';
 import { tokenizeOperation, tokenizeStage } from './tokenize/index.js';
 
-export const STAGES: readonly Stage[] = [ingestStage, extractStage, piiStage, importStage, exportStage, dedupSignatureStage, dedupFilterStage, lineKeyStage, lineFilterStage, qualityStage, scoreStage, domainStage, mixCountStage, mixStage, selectScoreStage, selectStage, tokenizeStage, perplexityStage];
+export const STAGES: readonly Stage[] = [ingestStage, extractStage, piiStage, importStage, exportStage, dedupSignatureStage, dedupFilterStage, lineKeyStage, lineFilterStage, qualityStage, scoreStage, domainStage, mixCountStage, mixStage, selectScoreStage, selectStage, tokenizeStage, perplexityStage, deconStage, deconCountStage];
 
 export function stageByName(name: string): Stage {
   const stage = STAGES.find((s) => s.name === name);
@@ -42,6 +43,8 @@ export const OPERATIONS: readonly Operation[] = [
   mixOperation,
   selectOperation,
   tokenizeOperation,
+  decontaminateOperation,
+  deconReportOperation,
 ];
 
 export function operationByName(name: string): Operation {

@@ -10,6 +10,7 @@ import { ShardWriter } from '../pipeline/core/shard-writer.js';
 import type * as z from 'zod';
 import { dedupOptions } from '../pipeline/dedup/index.js';
 import { lineOptions } from '../pipeline/dedup/lines.js';
+import { deconOptions, reportOptions as deconReportOptions } from '../pipeline/decontaminate/index.js';
 import { qualityOptions } from '../pipeline/quality/index.js';
 import { trainOptions } from '../pipeline/quality/train.js';
 import { domainTrainOptions } from '../pipeline/domains/train.js';
@@ -17,6 +18,7 @@ import { mixOptions } from '../pipeline/mix/index.js';
 import { selectOptions } from '../pipeline/select/index.js';
 import { tokenizeOptions, tokenizerTrainOptions } from '../pipeline/tokenize/index.js';
 import { trainOptions as gptTrainOptions } from '../trainer/config.js';
+import { evalOptions } from '../trainer/checkpoint-options.js';
 import { planOptions } from '../trainer/plan.js';
 import { sweepOptions } from '../trainer/scaling-options.js';
 import { k8sOptions } from '../pipeline/executors/k8s.js';
@@ -136,7 +138,7 @@ describe('help', () => {
     expect(top.code).toBe(0);
     const stages = STAGES.filter((s) => !s.internal);
     for (const stage of stages) expect(top.stdout).toContain(stage.name);
-    for (const cmd of ['dedup', 'quality', 'mix', 'select', 'tokenizer', 'tokenize', 'train', 'generate', 'plan', 'scaling', 'eval', 'perplexity', 'slurm', 'k8s', 'run', 'inspect', 'stats']) expect(top.stdout).toContain(cmd);
+    for (const cmd of ['dedup', 'quality', 'mix', 'select', 'tokenizer', 'tokenize', 'train', 'generate', 'plan', 'scaling', 'eval', 'perplexity', 'slurm', 'k8s', 'run', 'inspect', 'stats', 'decontaminate', 'sample-tasks']) expect(top.stdout).toContain(cmd);
     const commands: [string[], z.ZodObject[]][] = [
       ...stages.map((stage): [string[], z.ZodObject[]] => [[stage.name], [stage.options, runOptions]]),
       [['dedup', 'minhash'], [dedupOptions, runOptions]],
@@ -146,6 +148,9 @@ describe('help', () => {
       [['quality', 'train'], [trainOptions.omit({ output: true })]],
       [['quality', 'explain'], [qualityOptions.omit({ keep_top: true })]],
       [['domains', 'train'], [domainTrainOptions.omit({ output: true })]],
+      [['decontaminate'], [deconOptions, runOptions]],
+      [['decontaminate', 'report'], [deconReportOptions, runOptions]],
+      [['eval'], [evalOptions]],
       [['mix'], [mixOptions, runOptions]],
       [['select'], [selectOptions, runOptions]],
       [['tokenizer', 'train'], [tokenizerTrainOptions.omit({ inputs: true, output: true })]],

@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Random } from '../pipeline/core/random.js';
-import { multipleChoice, openScorer, readTasks, scoreText } from '../trainer/evaluate.js';
+import { bootstrapInterval, devSplit, multipleChoice, openScorer, readTasks, scoreText } from '../trainer/evaluate.js';
 import { cleanup, cli, cliOk, readDocs, tempDir } from './helpers/cli.js';
 
 const dir = tempDir();
@@ -60,6 +60,76 @@ describe('refinery eval', () => {
     expect(json.data.bits_per_byte).toBeGreaterThan(0);
     const bad = cli(['eval', '--checkpoint', join(dir, 'run', 'checkpoint')]);
     expect(bad.code).toBe(2);
+  }, 120_000);
+
+  it('eval --contamination scores the items a decontamination report found apart from the clean ones', () => {
+    // A crawl that holds three of the six questions (re-cased, inside other text).
+    mkdirSync(join(dir, 'crawl'), { recursive: true });
+    const pages = FACTS.slice(0, 3).map(([q], i) => ({ id: `p${i}`, text: `Some page text before. ${q.toUpperCase()} And some after.` }));
+    writeFileSync(join(dir, 'crawl', 'pages.jsonl'), pages.map((p) => JSON.stringify(p)).join('\n'));
+    cliOk(['import', join(dir, 'crawl'), '-o', join(dir, 'crawl-docs'), '--progress', 'off']);
+    const report = join(dir, 'contamination.json');
+    cliOk(['decontaminate', 'report', join(dir, 'crawl-docs'), '-o', report, '--against', join(dir, 'tasks.jsonl'), '--progress', 'off']);
+    const out = cliOk(['eval', '--checkpoint', join(dir, 'run', 'checkpoint'), '--tasks', join(dir, 'tasks.jsonl'), '--contamination', report, '--json']);
+    const json = JSON.parse(out.stdout) as { tasks: { tasks: number; acc: number }; contamination: { clean: { tasks: number; acc: number }; contaminated: { tasks: number; acc: number }; contaminated_ids: string[] } };
+    expect(json.contamination.contaminated_ids).toEqual(['tasks:1', 'tasks:2', 'tasks:3']);
+    expect(json.contamination.clean.tasks).toBe(3);
+    expect(json.contamination.contaminated.tasks).toBe(3);
+    expect((json.contamination.clean.acc * 3 + json.contamination.contaminated.acc * 3) / 6).toBeCloseTo(json.tasks.acc);
+    const text = cliOk(['eval', '--checkpoint', join(dir, 'run', 'checkpoint'), '--tasks', join(dir, 'tasks.jsonl'), '--contamination', report]);
+    expect(text.stdout).toMatch(/eval: clean +3 tasks: acc/);
+    expect(text.stdout).toMatch(/eval: contaminated 3 tasks: acc/);
+    // A report made against other tasks is refused.
+    const other = join(dir, 'other.jsonl');
+    writeFileSync(other, `${JSON.stringify({ question: 'Why?', choices: ['a', 'b'], answer: 0 })}\n`);
+    expect(cli(['eval', '--checkpoint', join(dir, 'run', 'checkpoint'), '--tasks', other, '--contamination', report]).code).toBe(2);
+  }, 120_000);
+
+  it('eval --shots draws worked examples from a dev split never scored, with a fixed seed, and gives bootstrap intervals', () => {
+    const run = (...extra: string[]) => JSON.parse(cliOk(['eval', '--checkpoint', join(dir, 'run', 'checkpoint'), '--tasks', join(dir, 'tasks.jsonl'), '--json', ...extra]).stdout) as { tasks: { tasks: number; shots: number; acc: number; acc_ci: [number, number]; acc_norm: number; acc_norm_ci: [number, number] } };
+    const zero = run();
+    expect(zero.tasks.tasks).toBe(6);
+    const two = run('--shots', '2');
+    expect(two.tasks.shots).toBe(2);
+    expect(two.tasks.tasks).toBe(4); // 2 of the 6 are the dev split
+    expect(run('--shots', '2')).toEqual(two); // the same seed, the same examples, the same intervals
+    for (const r of [zero.tasks, two.tasks]) {
+      expect(r.acc_ci[0]).toBeLessThanOrEqual(r.acc);
+      expect(r.acc_ci[1]).toBeGreaterThanOrEqual(r.acc);
+      expect(r.acc_norm_ci[0]).toBeLessThanOrEqual(r.acc_norm);
+      expect(r.acc_norm_ci[1]).toBeGreaterThanOrEqual(r.acc_norm);
+    }
+    // With --dev, every item of --tasks is scored.
+    expect(run('--shots', '2', '--dev', join(dir, 'tasks.jsonl')).tasks.tasks).toBe(6);
+    const text = cliOk(['eval', '--checkpoint', join(dir, 'run', 'checkpoint'), '--tasks', join(dir, 'tasks.jsonl'), '--shots', '1']).stdout;
+    expect(text).toMatch(/eval: 5 tasks, 1-shot: acc \d\.\d{3} \[\d\.\d{3}, \d\.\d{3}\], acc_norm/);
+    expect(cli(['eval', '--checkpoint', join(dir, 'run', 'checkpoint'), '--tasks', join(dir, 'tasks.jsonl'), '--shots', '6']).code).toBe(2);
+    // The split and the intervals themselves.
+    const tasks = readTasks(join(dir, 'tasks.jsonl'));
+    const { dev, test } = devSplit(tasks, 2, 1);
+    expect(dev).toHaveLength(2);
+    expect(new Set([...dev, ...test]).size).toBe(6);
+    expect(bootstrapInterval([1, 1, 1, 1])).toEqual([1, 1]);
+    const half = bootstrapInterval(Array.from({ length: 400 }, (_, i) => i % 2));
+    expect(half[0]).toBeGreaterThan(0.43);
+    expect(half[1]).toBeLessThan(0.57);
+    expect(half[0]).toBeLessThan(0.5);
+    expect(half[1]).toBeGreaterThan(0.5);
+  }, 120_000);
+
+  it('refinery sample-tasks writes the UDHR-articles task, with exact answers, that eval scores', () => {
+    const file = join(dir, 'udhr.jsonl');
+    cliOk(['sample-tasks', '-o', file]);
+    const tasks = readTasks(file);
+    expect(tasks).toHaveLength(30);
+    tasks.forEach((t, i) => {
+      expect(t.choices).toHaveLength(4);
+      expect(t.choices[t.answer]).toBe(`Article ${i + 1}`);
+    });
+    expect(tasks[0].question).toContain('All human beings are born free and equal in dignity and rights.');
+    const json = JSON.parse(cliOk(['eval', '--checkpoint', join(dir, 'run', 'checkpoint'), '--tasks', file, '--shots', '3', '--json']).stdout) as { tasks: { tasks: number; chance: number } };
+    expect(json.tasks.tasks).toBe(27);
+    expect(json.tasks.chance).toBeCloseTo(0.25);
   }, 120_000);
 
   it('refinery perplexity annotates quality_ppl: lower for text like the training data', async () => {

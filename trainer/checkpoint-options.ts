@@ -13,6 +13,10 @@ export const evalOptions = z
     tasks: z.string().optional().describe('MMLU-style tasks: {"question", "choices": [...], "answer": index or letter} per line').meta({ value: 'file.jsonl' }),
     data: z.array(z.string()).optional().describe('document shards (stage outputs) to measure perplexity and bits per byte on'),
     max_docs: z.number().int().min(1).default(1000).describe('at most this many documents of --data'),
+    shots: z.number().int().min(0).default(0).describe('worked examples (question and answer) before each question, drawn with --seed from the dev split: --dev, else a held-out max(shots, 10%) of --tasks that is never scored'),
+    dev: z.string().optional().describe('tasks to draw --shots examples from (same format as --tasks); none of them is scored').meta({ value: 'file.jsonl' }),
+    seed: z.number().int().min(0).default(1).describe('seeds the dev split, the examples drawn for each question, and the bootstrap of the confidence intervals'),
+    contamination: z.string().optional().describe('a report of "refinery decontaminate report" made --against the --tasks file: score its clean and contaminated items apart (as Llama 2 did)').meta({ value: 'report.json' }),
     tokenizer,
   })
   .strict();

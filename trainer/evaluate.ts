@@ -5,8 +5,10 @@
  * the most likely choice, `acc_norm` the most likely per byte of the choice.
  */
 import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../pipeline/core/errors.js';
+import { Random } from '../pipeline/core/random.js';
 import { END_OF_TEXT, Tokenizer } from '../pipeline/tokenize/tokenizer.js';
 import { useBackend, type BackendChoice } from './backend.js';
 import { loadCheckpoint } from './checkpoint.js';
@@ -130,24 +132,132 @@ export interface McResult {
   tasks: number;
   acc: number;
   acc_norm: number;
+  /** 95% bootstrap confidence intervals (percentile, fixed seed) of acc and acc_norm. */
+  acc_ci: [number, number];
+  acc_norm_ci: [number, number];
   /** Accuracy of guessing. */
   chance: number;
+  /** Worked examples before each question (0: zero-shot). */
+  shots: number;
 }
 
-export function multipleChoice(s: Scorer, tasks: readonly McTask[]): McResult {
-  let acc = 0;
-  let accNorm = 0;
-  for (const t of tasks) {
-    const prompt = s.tokenizer.encode(`Question: ${t.question}\nAnswer:`);
+export interface McOptions {
+  /** Worked examples before each question, drawn from `dev` (never scored). */
+  shots?: number;
+  dev?: readonly McTask[];
+  /** Seeds the examples' draw and the bootstrap. */
+  seed?: number;
+  /** Bootstrap resamples for the confidence intervals. */
+  resamples?: number;
+}
+
+const BOOTSTRAP_RESAMPLES = 1000;
+
+/** The 95% percentile bootstrap interval of the mean of 0/1 outcomes. */
+export function bootstrapInterval(outcomes: readonly number[], resamples = BOOTSTRAP_RESAMPLES, seed = 1): [number, number] {
+  const n = outcomes.length;
+  if (n === 0) return [0, 0];
+  const rng = new Random(seed);
+  const means = new Float64Array(resamples);
+  for (let r = 0; r < resamples; r++) {
+    let sum = 0;
+    for (let i = 0; i < n; i++) sum += outcomes[Math.floor(rng.next() * n)];
+    means[r] = sum / n;
+  }
+  means.sort();
+  return [means[Math.floor(0.025 * (resamples - 1))], means[Math.ceil(0.975 * (resamples - 1))]];
+}
+
+/**
+ * Split tasks into a dev split (worked examples, never scored) and the items scored: a
+ * seeded shuffle's first `max(shots, 10%)` items are dev, the rest are scored in file order.
+ */
+export function devSplit(tasks: readonly McTask[], shots: number, seed = 1): { dev: McTask[]; test: McTask[] } {
+  if (shots === 0) return { dev: [], test: [...tasks] };
+  const size = Math.max(shots, Math.ceil(tasks.length / 10));
+  if (size >= tasks.length) throw new UserError(`--shots ${shots}: needs a dev split of ${size} items and at least one to score, but there are ${tasks.length} tasks; give --dev`);
+  const order = tasks.map((_, i) => i);
+  new Random(seed).shuffle(order);
+  const dev = new Set(order.slice(0, size));
+  return { dev: tasks.filter((_, i) => dev.has(i)), test: tasks.filter((_, i) => !dev.has(i)) };
+}
+
+const formatExample = (t: McTask) => `Question: ${t.question}\nAnswer: ${t.choices[t.answer]}\n\n`;
+
+export function multipleChoice(s: Scorer, tasks: readonly McTask[], o: McOptions = {}): McResult {
+  const shots = o.shots ?? 0;
+  const dev = o.dev ?? [];
+  if (shots > dev.length) throw new UserError(`--shots ${shots}: the dev split has only ${dev.length} items`);
+  const seed = o.seed ?? 1;
+  const acc: number[] = [];
+  const accNorm: number[] = [];
+  tasks.forEach((t, k) => {
+    // The same examples for an item whatever else is scored: drawn by a generator seeded with its place.
+    const rng = new Random(seed * 1_000_003 + k);
+    const picks = dev.map((_, i) => i);
+    rng.shuffle(picks);
+    const context = picks.slice(0, shots).map((i) => formatExample(dev[i])).join('');
+    const prompt = s.tokenizer.encode(`${context}Question: ${t.question}\nAnswer:`);
     const scores = t.choices.map((choice) => {
       const cont = s.tokenizer.encode(` ${choice}`);
       const ll = s.logLikelihood([...prompt, ...cont], prompt.length).reduce((a, b) => a + b, 0);
       return { ll, norm: ll / Buffer.byteLength(` ${choice}`) };
     });
     const best = (key: 'll' | 'norm') => scores.reduce((bi, x, i) => (x[key] > scores[bi][key] ? i : bi), 0);
-    if (best('ll') === t.answer) acc++;
-    if (best('norm') === t.answer) accNorm++;
+    acc.push(best('ll') === t.answer ? 1 : 0);
+    accNorm.push(best('norm') === t.answer ? 1 : 0);
+  });
+  const n = Math.max(1, tasks.length);
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / n;
+  const chance = tasks.reduce((a, t) => a + 1 / t.choices.length, 0) / n;
+  return {
+    tasks: tasks.length,
+    acc: mean(acc),
+    acc_norm: mean(accNorm),
+    acc_ci: bootstrapInterval(acc, o.resamples, seed),
+    acc_norm_ci: bootstrapInterval(accNorm, o.resamples, seed),
+    chance,
+    shots,
+  };
+}
+
+export interface ContaminationSplit {
+  /** The report's n-gram length and how many documents it searched. */
+  n: number;
+  documents: number;
+  clean: McResult;
+  contaminated: McResult;
+  /** The contaminated items' ids (suite:k). */
+  contaminated_ids: string[];
+}
+
+/**
+ * Split the tasks of `tasksFile` by a contamination report (pipeline/decontaminate: items
+ * `suite:k`, the suite the file name without extension, k counting its non-blank lines, as
+ * readTasks does) and score each part: an item found in any document is contaminated.
+ */
+export function contaminationSplit(s: Scorer, tasks: readonly McTask[], tasksFile: string, reportFile: string, o: McOptions = {}, scored?: ReadonlySet<McTask>): ContaminationSplit {
+  let report: { n?: number; documents?: number; items?: { id: string; documents: number }[] };
+  try {
+    report = JSON.parse(readFileSync(reportFile, 'utf8')) as typeof report;
+  } catch (err) {
+    throw new UserError(`${reportFile}: cannot read a contamination report (${(err as Error).message})`);
   }
-  const chance = tasks.reduce((a, t) => a + 1 / t.choices.length, 0) / Math.max(1, tasks.length);
-  return { tasks: tasks.length, acc: acc / Math.max(1, tasks.length), acc_norm: accNorm / Math.max(1, tasks.length), chance };
+  if (!Array.isArray(report.items)) throw new UserError(`${reportFile}: not a report of "refinery decontaminate report" (no items)`);
+  const suite = basename(tasksFile).replace(/\.(jsonl|json|txt|tsv)$/i, '');
+  const found = new Map(report.items.filter((x) => x.id.startsWith(`${suite}:`)).map((x) => [x.id, x.documents]));
+  if (found.size !== tasks.length) {
+    throw new UserError(`${reportFile}: has ${found.size} items of suite "${suite}", the tasks file ${tasks.length}; make the report --against ${tasksFile}`);
+  }
+  const ids = tasks.map((_, k) => `${suite}:${k + 1}`);
+  const dirty = ids.map((id) => (found.get(id) ?? 0) > 0);
+  // Only the items scored (not those of the dev split) count.
+  const part = (want: boolean) => tasks.filter((t, k) => dirty[k] === want && (!scored || scored.has(t)));
+  return {
+    n: report.n ?? 0,
+    documents: report.documents ?? 0,
+    clean: multipleChoice(s, part(false), o),
+    contaminated: multipleChoice(s, part(true), o),
+    contaminated_ids: ids.filter((_, k) => dirty[k] && (!scored || scored.has(tasks[k]))),
+  };
 }

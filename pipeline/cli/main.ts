@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { RunError, UserError, errorMessage } from '../core/errors.js';
 import type { Runner } from '../core/executor.js';
+import { addDecontaminateCommands } from './commands/decontaminate.js';
 import { addDedupCommands } from './commands/dedup.js';
 import { addInspectCommands } from './commands/inspect.js';
 import { addMixCommands } from './commands/mix.js';
@@ -59,6 +60,7 @@ function buildProgram(argv: readonly string[]): Command {
   addStageCommands(program, runner);
   addDedupCommands(program, runner);
   addQualityCommands(program, runner);
+  addDecontaminateCommands(program, runner);
   addMixCommands(program, runner);
   addTokenizerCommands(program, runner);
   addTrainerCommands(program);

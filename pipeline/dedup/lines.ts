@@ -22,7 +22,8 @@ import { mapPhase, type Operation, type Phase } from '../core/plan.js';
 import type { Doc } from '../core/schema.js';
 import { openShard } from '../core/shard-reader.js';
 import { defineStage, drop, type Sink, type SinkOptions, needsText } from '../core/stage.js';
-import { hash64, hashKey, mix32 } from '../core/hash.js';
+import { CountingBloom } from '../core/bloom.js';
+import { hash64, hashKey } from '../core/hash.js';
 import { normalizeForDedup } from '../text/normalize.js';
 import { ExternalSorter } from './external-sort.js';
 import { KeyRecords, readKeySlice, readWords, writeKeyFile } from './work.js';
@@ -142,31 +143,6 @@ function countPartition(work: string, tasks: number, part: number, c: LineConfig
   }
   writeFileAtomic(linePaths.frequent(work, part), new Uint8Array(new Uint32Array(frequent).buffer));
   return { part, distinct_lines: distinct, frequent_lines: frequent.length / 2, spilled_runs: sorter.spilledRuns };
-}
-
-/** A counting Bloom filter with 8-bit saturating counters; slots by double hashing (h1 + i * h2). */
-class CountingBloom {
-  constructor(
-    readonly counters: Uint8Array,
-    private readonly hashes: number,
-  ) {}
-
-  private slot(hi: number, lo: number, i: number): number {
-    return (mix32(hi + Math.imul(i, lo | 1)) >>> 0) % this.counters.length;
-  }
-
-  add(hi: number, lo: number): void {
-    for (let i = 0; i < this.hashes; i++) {
-      const s = this.slot(hi, lo, i);
-      if (this.counters[s] < 255) this.counters[s]++;
-    }
-  }
-
-  count(hi: number, lo: number): number {
-    let min = 255;
-    for (let i = 0; i < this.hashes; i++) min = Math.min(min, this.counters[this.slot(hi, lo, i)]);
-    return min;
-  }
 }
 
 /** Bloom counting (one reduce): every document's distinct line hashes into one counting Bloom filter. */

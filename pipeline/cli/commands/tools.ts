@@ -1,4 +1,9 @@
-/** Tools around the stages: `crawl` (seed URLs to WARC files), `extract-page` (one page's extraction), `sample-web` (test WARCs). */
+/**
+ * Tools around the stages: `crawl` (seed URLs to WARC files), `extract-page` (one page's extraction), `sample-web` (test
+ * WARCs), `sample-tasks` (a small multiple-choice task from real text).
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import * as z from 'zod';
 import { sampleWebOptions } from '../../../datasets/sample-web/options.js';
@@ -107,4 +112,23 @@ export function addToolCommands(program: Command): void {
     const docs = pages.filter((p) => p.status === 200 && p.content_type === 'text/html').length;
     console.log(`sample-web: ${pages.length} responses (${docs} HTML pages) in ${files.length} WARC files -> ${out} (ground truth: pages.jsonl)`);
   });
+
+  program
+    .command('sample-tasks')
+    .summary('write a small multiple-choice task made from real text (UDHR articles), for refinery eval --tasks')
+    .description(
+      'Write a multiple-choice task with exact answers, made from real text: for each of the 30 articles of the Universal ' +
+        'Declaration of Human Rights (English), which article says its first sentence, with the right article number ' +
+        'and three others drawn with --seed. One JSON line per question, as refinery eval --tasks and ' +
+        'refinery decontaminate --against read them.',
+    )
+    .requiredOption('-o, --output <file.jsonl>', 'the file to write')
+    .option('--seed <n>', 'seeds the wrong choices and their order', '1')
+    .action(async (values: { output: string; seed: string }) => {
+      const { udhrArticleTasks } = await import('../../../datasets/udhr-articles.js');
+      const tasks = await udhrArticleTasks(Number(values.seed));
+      mkdirSync(dirname(values.output), { recursive: true });
+      writeFileSync(values.output, `${tasks.map((t) => JSON.stringify(t)).join('\n')}\n`);
+      console.log(`sample-tasks: ${tasks.length} questions -> ${values.output}`);
+    });
 }

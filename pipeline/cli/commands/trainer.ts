@@ -5,7 +5,7 @@ import { UserError } from '../../core/errors.js';
 import { formatCount } from '../../core/progress.js';
 import { evalOptions, generateOptions } from '../../../trainer/checkpoint-options.js';
 import { trainOptions as gptTrainOptions } from '../../../trainer/config.js';
-import type { DocsScore, McResult } from '../../../trainer/evaluate.js';
+import type { ContaminationSplit, DocsScore, McResult } from '../../../trainer/evaluate.js';
 import { planOptions } from '../../../trainer/plan.js';
 import { sweepOptions } from '../../../trainer/scaling-options.js';
 import { addSchemaFlags } from '../flags.js';
@@ -106,13 +106,19 @@ export function addTrainerCommands(program: Command): void {
   evalCmd.action(async (values: Record<string, unknown>) => {
     const o = parseOptions(evalOptions, { ...pickEval(values), data: values.data }, 'refinery eval');
     if (!o.tasks && !o.data) throw new UserError('refinery eval: give --tasks and/or --data');
-    const { multipleChoice, openScorer, readTasks, scoreDocs } = await import('../../../trainer/evaluate.js');
+    if (o.contamination && !o.tasks) throw new UserError('refinery eval: --contamination splits the --tasks items; give --tasks');
+    const { contaminationSplit, devSplit, multipleChoice, openScorer, readTasks, scoreDocs } = await import('../../../trainer/evaluate.js');
     const { readDocs } = await import('../../import/read.js');
     const tasks = o.tasks ? readTasks(o.tasks) : null;
     const scorer = await openScorer(o.checkpoint, o.tokenizer);
-    const out: { tasks?: McResult; data?: DocsScore } = {};
+    const out: { tasks?: McResult; contamination?: ContaminationSplit; data?: DocsScore } = {};
     try {
-      if (tasks) out.tasks = multipleChoice(scorer, tasks);
+      if (tasks) {
+        const { dev, test } = o.dev ? { dev: readTasks(o.dev), test: tasks } : devSplit(tasks, o.shots, o.seed);
+        const mc = { shots: o.shots, dev, seed: o.seed };
+        out.tasks = multipleChoice(scorer, test, mc);
+        if (o.tasks && o.contamination) out.contamination = contaminationSplit(scorer, tasks, o.tasks, o.contamination, mc, new Set(test));
+      }
       if (o.data) out.data = await scoreDocs(scorer, readDocs(o.data, 'eval', 'file'), o.max_docs);
     } finally {
       scorer.dispose();
@@ -120,7 +126,15 @@ export function addTrainerCommands(program: Command): void {
     const { tasks: t, data: d } = out;
     if (values.json) console.log(JSON.stringify(out, null, 1));
     else {
-      if (t) console.log(`eval: ${t.tasks} tasks: acc ${t.acc.toFixed(3)}, acc_norm ${t.acc_norm.toFixed(3)} (chance ${t.chance.toFixed(3)})`);
+      const ci = (r: McResult) => `acc ${r.acc.toFixed(3)} [${r.acc_ci.map((x) => x.toFixed(3)).join(', ')}], acc_norm ${r.acc_norm.toFixed(3)} [${r.acc_norm_ci.map((x) => x.toFixed(3)).join(', ')}] (chance ${r.chance.toFixed(3)})`;
+      if (t) console.log(`eval: ${t.tasks} tasks, ${t.shots}-shot: ${ci(t)}; [95% bootstrap intervals]`);
+      const c = out.contamination;
+      if (c) {
+        for (const [name, r] of [['clean', c.clean], ['contaminated', c.contaminated]] as const) {
+          console.log(`eval: ${name.padEnd(12)} ${r.tasks} tasks: ${r.tasks ? ci(r) : 'none'}`);
+        }
+        console.log(`eval: contaminated = found in at least one of ${c.documents} documents (${c.n}-gram overlap)`);
+      }
       if (d) console.log(`eval: ${d.documents} documents, ${formatCount(d.tokens)} tokens: loss ${d.loss.toFixed(4)}, perplexity ${d.perplexity.toFixed(2)}, ${d.bits_per_byte.toFixed(4)} bits/byte`);
     }
   });
