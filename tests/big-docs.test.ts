@@ -63,9 +63,10 @@ describe('big documents', () => {
       letters: words.filter(hasLetter).length,
       stopWords: words.filter((w) => ['the', 'be', 'to', 'of', 'and', 'that', 'have', 'with'].includes(w.toLowerCase())).length,
     });
-    const { ids, prefix } = v.wordIds();
-    expect(ids.length).toBe(words.length);
-    expect(prefix[words.length]).toBe(words.reduce((n, w) => n + w.length, 0));
+    const ids = v.wordIds();
+    expect(ids.ids.length).toBe(words.length);
+    expect(ids.chars(0, words.length)).toBe(words.reduce((n, w) => n + w.length, 0));
+    expect(ids.chars(5, 3)).toBe(words[5].length + words[6].length + words[7].length);
     expect([...v.lines()]).toEqual(text.split(/\n+/));
     expect([...v.paragraphs()]).toEqual(text.trim().split(/\n{2,}/));
     expect(duplicates(v.lines()).total).toBe(text.split(/\n+/).length);

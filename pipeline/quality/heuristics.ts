@@ -106,9 +106,8 @@ type GopherRepetition = z.infer<typeof gopherRepetitionOptions>;
  * counted in an open-addressing table of typed arrays: no strings, no boxed numbers.
  */
 class NGrams {
+  private readonly words: WordIds;
   private readonly ids: Uint32Array;
-  /** prefix[i]: characters in the first i words. */
-  private readonly prefix: Uint32Array;
   private readonly hi: Uint32Array;
   private readonly lo: Uint32Array;
   private n = 0;
@@ -116,10 +115,11 @@ class NGrams {
   private readonly mask: number;
   private readonly first: Int32Array;
   private readonly count: Int32Array;
-  constructor({ ids, prefix }: WordIds) {
+  constructor(words: WordIds) {
+    const { ids } = words;
     const size = ids.length;
     this.ids = ids;
-    this.prefix = prefix;
+    this.words = words;
     this.hi = new Uint32Array(size).fill(0x2545f491);
     this.lo = new Uint32Array(size).fill(0x9e3779b9);
     // at most 2/3 full: n-grams are at most as many as words
@@ -153,7 +153,7 @@ class NGrams {
     }
   }
   private chars(at: number, n: number): number {
-    return this.prefix[at + n] - this.prefix[at];
+    return this.words.chars(at, n);
   }
 
   /** Characters of the most frequent n-gram (joined by spaces) times its count; ties go to the first seen. */

@@ -7,9 +7,8 @@
  * English documents keep `TextView` and its NLTK-like tokenizer, so English verdicts do not
  * move; this module only adds.
  */
-import { hashString } from '../core/hash.js';
 import { needsSegmenter, words } from '../text/words.js';
-import { TextView, hasLetter, isSymbolWord, type WordIds, type WordStats } from './text-view.js';
+import { TextView, hasLetter, isSymbolWord, WordIds, type WordStats } from './text-view.js';
 
 /** Quotes and brackets that may close a sentence after its terminator. */
 const CLOSERS = `"'”’»)\\]」』）》〉】`;
@@ -104,27 +103,15 @@ export class LanguageTextView extends TextView {
   private scanWords(withIds: boolean): { stats: WordStats; ids?: WordIds } {
     const stats: WordStats = { count: 0, symbols: 0, contentChars: 0, letters: 0, stopWords: 0 };
     // Words are at most as many as characters; a CJK text has about one per 1.5.
-    let ids = new Uint32Array(withIds ? (this.text.length >> 1) + 16 : 0);
-    let prefix = new Uint32Array(ids.length + 1);
-    let chars = 0;
+    const ids = withIds ? new WordIds(this.text.length >> 1) : undefined;
     for (const w of this.wordsOf(this.text)) {
-      const i = stats.count++;
+      stats.count++;
       if (isSymbolWord(w)) stats.symbols++;
       else stats.contentChars += w.length;
       if (hasLetter(w)) stats.letters++;
       if (this.stopSet.has(stopKey(w))) stats.stopWords++;
-      if (!withIds) continue;
-      if (i === ids.length) {
-        const more = new Uint32Array(ids.length * 2);
-        more.set(ids);
-        ids = more;
-        const morePrefix = new Uint32Array(ids.length + 1);
-        morePrefix.set(prefix);
-        prefix = morePrefix;
-      }
-      ids[i] = hashString(w);
-      prefix[i + 1] = chars += w.length;
+      ids?.add(w);
     }
-    return { stats, ids: withIds ? { ids: ids.subarray(0, stats.count), prefix: prefix.subarray(0, stats.count + 1) } : undefined };
+    return { stats, ids: ids?.done() };
   }
 }
