@@ -66,13 +66,22 @@ describe('parseLargeObject', () => {
     for (let i = 0; i < 3000; i++) {
       const obj = Object.fromEntries(Array.from({ length: r.below(6) }, () => [randomString(r), randomValue(r, 0)]));
       const text = serialize(r, obj);
-      expect(parseLargeObject(Buffer.from(text)), text).toEqual(JSON.parse(text));
+      const utf8 = new Map<string, Uint8Array>();
+      const want = JSON.parse(text) as Record<string, unknown>;
+      expect(parseLargeObject(Buffer.from(text), utf8), text).toEqual(want);
+      // Every string value's bytes are its UTF-8 encoding (what the shard writer copies).
+      for (const [key, value] of Object.entries(want)) {
+        if (typeof value === 'string') expect(Buffer.from(utf8.get(key) ?? []).equals(Buffer.from(value)), text).toBe(true);
+        else expect(utf8.has(key), text).toBe(false);
+      }
     }
   });
 
   it('keeps key order, the last of duplicate keys and "__proto__" as an own property', () => {
     const text = '{"b":1,"a":"x","b":"y","__proto__":{"polluted":true},"2":0}';
-    const got = parseLargeObject(Buffer.from(text)) as Record<string, unknown>;
+    const utf8 = new Map<string, Uint8Array>();
+    const got = parseLargeObject(Buffer.from(text), utf8) as Record<string, unknown>;
+    expect(Buffer.from(utf8.get('b') ?? []).toString()).toBe('y');
     const want = JSON.parse(text) as Record<string, unknown>;
     expect(Object.keys(got)).toEqual(Object.keys(want));
     expect(got).toEqual(want);

@@ -4,7 +4,7 @@ import pl from 'nodejs-polars';
 import { afterAll, describe, expect, it } from 'vitest';
 import { UserError } from '../pipeline/core/errors.js';
 import { COMPRESSIONS, type Compression } from '../pipeline/core/compression.js';
-import { CORE_COLUMNS, META, type ColumnSpec, type Doc } from '../pipeline/core/schema.js';
+import { CORE_COLUMNS, META, attachUtf8, type ColumnSpec, type Doc } from '../pipeline/core/schema.js';
 import { listShards, openShard } from '../pipeline/core/shard-reader.js';
 import { ShardWriter } from '../pipeline/core/shard-writer.js';
 import { cleanup, readDocs, tempDir } from './helpers/cli.js';
@@ -91,6 +91,24 @@ describe('shard writer and reader', () => {
     const back = await readDocs(files[0]);
     expect(back.map((d) => d.id)).toEqual(docs.map((d) => d.id));
     for (let i = 0; i < docs.length; i++) expect(back[i].text === docs[i].text, `text of ${docs[i].id}`).toBe(true);
+  });
+
+  it('writes UTF-8 bytes a reader attached in place of encoding the text, and never stale ones', async () => {
+    const docs = sampleDocs(4);
+    const big = `${'b'.repeat(17e6)}é`;
+    docs[0].text = big; // first in its batch and over the hand-over size: its bytes become the batch's buffer
+    docs[2].text = 'short ü';
+    const out = join(dir, 'utf8');
+    mkdirSync(out, { recursive: true });
+    const w = new ShardWriter({ dir: out, base: 'part-00000', columns: COLUMNS, metadata: { [META.schemaVersion]: '1', [META.stage]: 'test' } });
+    const copies = docs.map((d) => ({ ...d }));
+    attachUtf8(copies[0], 'text', Buffer.from(big));
+    attachUtf8(copies[2], 'text', Buffer.from('short ü'));
+    attachUtf8(copies[3], 'text', Buffer.from('stale bytes'));
+    copies[3].text = 'replaced by a step'; // the attached bytes no longer match: the string is encoded
+    for (const d of copies) w.write(d);
+    const back = await readDocs(w.publish()[0]);
+    expect(back.map((d) => d.text)).toEqual([big, docs[1].text, 'short ü', 'replaced by a step']);
   });
 
   it('shows nothing under a final name until publish, and abort leaves nothing', () => {

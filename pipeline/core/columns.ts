@@ -12,7 +12,8 @@ export interface ColumnBuilder {
   readonly length: number;
   /** Bytes held so far (for batch and part size limits). */
   readonly byteSize: number;
-  append(value: Value | undefined): void;
+  /** `utf8`: the value's UTF-8 bytes when the caller already holds them (string columns copy them). */
+  append(value: Value | undefined, utf8?: Uint8Array): void;
   /** Hand the buffers to Arrow and start over. */
   flush(): Data;
 }
@@ -67,7 +68,7 @@ class StringBuilder implements ColumnBuilder {
     return this.used + this.rows * 4;
   }
 
-  append(value: Value | undefined): void {
+  append(value: Value | undefined, utf8?: Uint8Array): void {
     const row = this.rows++;
     if (row + 1 >= this.offsets.length) {
       const grown = new Int32Array(this.offsets.length * 2);
@@ -76,6 +77,17 @@ class StringBuilder implements ColumnBuilder {
     }
     if (value === null || value === undefined) {
       this.validity.set(row, false);
+    } else if (utf8 && this.used === 0 && utf8.length > HAND_OVER) {
+      // A value this large ends its batch: its bytes become the batch's buffer, uncopied. The
+      // buffer is exactly full, so a further row would grow (copy) it before writing.
+      this.bytes = Buffer.from(utf8.buffer as ArrayBuffer, utf8.byteOffset, utf8.length);
+      this.used = utf8.length;
+      this.validity.set(row, true);
+    } else if (utf8) {
+      if (this.used + utf8.length > this.bytes.length) this.grow(this.used + utf8.length);
+      this.bytes.set(utf8, this.used);
+      this.used += utf8.length;
+      this.validity.set(row, true);
     } else {
       const str = typeof value === 'string' ? value : String(value);
       // A UTF-8 encoding takes at most 3 bytes per UTF-16 code unit. For a long string that

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { RecordBatch, RecordBatchFileWriter, Struct, makeData, type Schema } from 'apache-arrow';
 import { makeColumnBuilder, type ColumnBuilder } from './columns.js';
 import { DEFAULT_COMPRESSION, fixLengthPrefixes, useCompression, type Compression } from './compression.js';
-import { buildSchema, type ColumnSpec, type Doc } from './schema.js';
+import { buildSchema, utf8Of, type ColumnSpec, type Doc } from './schema.js';
 
 export interface ShardWriterOptions {
   dir: string;
@@ -120,7 +120,10 @@ export class ShardWriter {
 
   write(doc: Doc): void {
     const { builders, names } = this;
-    for (let c = 0; c < builders.length; c++) builders[c].append(doc[names[c]]);
+    for (let c = 0; c < builders.length; c++) {
+      const value = doc[names[c]];
+      builders[c].append(value, typeof value === 'string' ? utf8Of(doc, names[c], value) : undefined);
+    }
     this.rows++;
     if (builders[0].length >= this.batchRows || this.bufferedBytes() >= this.batchBytes) this.flushBatch();
   }

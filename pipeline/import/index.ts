@@ -5,7 +5,7 @@
  * `refinery export` can give them back.
  */
 import * as z from 'zod';
-import { CORE_COLUMNS, type ColumnSpec, type Doc } from '../core/schema.js';
+import { CORE_COLUMNS, attachUtf8, type ColumnSpec, type Doc } from '../core/schema.js';
 import { readLines, readText } from '../core/lines.js';
 import { parseLargeObject } from './large-json.js';
 import { defineStage, drop, type Step, type TaskContext, type TaskInput, type TaskSource } from '../core/stage.js';
@@ -57,7 +57,8 @@ async function* jsonlDocs(task: TaskInput, c: ImportConfig, ctx: TaskContext): A
   const stem = stripExt(task.rel);
   for await (const line of readLines(task.path, (reason) => ctx.problem('end of file', reason), { rawAbove: LARGE_LINE_BYTES })) {
     // Valid UTF-8 only: invalid bytes decode to U+FFFD through the string path, as for any line.
-    let record: unknown = line.raw && line.validUtf8 ? parseLargeObject(line.raw) : null;
+    const utf8 = new Map<string, Uint8Array>();
+    let record: unknown = line.raw && line.validUtf8 ? parseLargeObject(line.raw, utf8) : null;
     if (line.raw && record === null) line.text = line.raw.toString('utf8');
     line.raw = undefined;
     if (record === null && line.text.trim() === '') continue;
@@ -84,6 +85,8 @@ async function* jsonlDocs(task: TaskInput, c: ImportConfig, ctx: TaskContext): A
     }
     // The JSON is parsed: let its text go while the document is written (a 200 MB line is a 400 MB string).
     line.text = '';
+    const textBytes = utf8.get(c.text_field);
+    if (textBytes) attachUtf8(doc, 'text', textBytes);
     yield doc;
   }
 }

@@ -64,17 +64,17 @@ const SIMPLE_ESCAPES: Record<number, number> = { 0x22: 0x22, 0x5c: 0x5c, 0x2f: 0
 
 /**
  * The string between quotes at `open` and `close`: with `write`, unescaped in place (an escape
- * is never shorter in UTF-8 than its text, so writing never overtakes reading) and decoded;
- * without, only checked ('' when valid). Null when it is not a valid JSON string.
+ * is never shorter in UTF-8 than its text, so writing never overtakes reading); without, only
+ * checked. Returns where its UTF-8 ends (it starts at open + 1), -1 when it is not a valid JSON string.
  */
-function unescapeString(b: Buffer, open: number, close: number, write: boolean): string | null {
+function unescapeString(b: Buffer, open: number, close: number, write: boolean): number {
   let w = open + 1;
   let r = open + 1;
   while (r < close) {
     const slash = b.indexOf(BACKSLASH, r);
     const runEnd = slash === -1 || slash > close ? close : slash;
     // A raw control character is not allowed in a JSON string (checked once, before any write).
-    if (!write) for (let k = r; k < runEnd; k++) if (b[k] < 0x20) return null;
+    if (!write) for (let k = r; k < runEnd; k++) if (b[k] < 0x20) return -1;
     if (write && w !== r) b.copy(b, w, r, runEnd);
     w += runEnd - r;
     r = runEnd;
@@ -87,9 +87,9 @@ function unescapeString(b: Buffer, open: number, close: number, write: boolean):
       r += 2;
       continue;
     }
-    if (e !== 0x75 || r + 6 > close) return null;
+    if (e !== 0x75 || r + 6 > close) return -1;
     let cp = hex(b, r + 2);
-    if (cp < 0) return null;
+    if (cp < 0) return -1;
     r += 6;
     if (cp >= 0xd800 && cp <= 0xdbff && r + 6 <= close && b[r] === BACKSLASH && b[r + 1] === 0x75) {
       const low = hex(b, r + 2);
@@ -101,7 +101,7 @@ function unescapeString(b: Buffer, open: number, close: number, write: boolean):
     if (cp >= 0xd800 && cp <= 0xdfff) cp = 0xfffd;
     if (write) w = putUtf8(b, w, cp);
   }
-  return write ? b.toString('utf8', open + 1, w) : '';
+  return w;
 }
 
 /** Where the value starting at `at` (not a string) ends: brackets balanced, strings skipped. */
@@ -144,14 +144,14 @@ function members(bytes: Buffer, open: number, close: number): Member[] | null {
   for (;;) {
     if (bytes[at] !== QUOTE) return null;
     const keyClose = stringEnd(bytes, at);
-    if (keyClose === -1 || keyClose >= close || unescapeString(bytes, at, keyClose, false) === null) return null;
+    if (keyClose === -1 || keyClose >= close || unescapeString(bytes, at, keyClose, false) === -1) return null;
     const keyOpen = at;
     at = skipSpace(bytes, keyClose + 1, close);
     if (bytes[at] !== 0x3a) return null;
     at = skipSpace(bytes, at + 1, close);
     if (bytes[at] === QUOTE) {
       const end = stringEnd(bytes, at);
-      if (end === -1 || end >= close || unescapeString(bytes, at, end, false) === null) return null;
+      if (end === -1 || end >= close || unescapeString(bytes, at, end, false) === -1) return null;
       found.push({ keyOpen, keyClose, valueOpen: at, valueClose: end, string: true });
       at = end + 1;
     } else {
@@ -167,8 +167,11 @@ function members(bytes: Buffer, open: number, close: number): Member[] | null {
   }
 }
 
-/** The top-level JSON object in `bytes`, or null (see the module comment). */
-export function parseLargeObject(bytes: Buffer): Record<string, unknown> | null {
+/**
+ * The top-level JSON object in `bytes`, or null (see the module comment). `utf8`, when given,
+ * receives each string value's UTF-8 bytes (a view of `bytes`) by key.
+ */
+export function parseLargeObject(bytes: Buffer, utf8?: Map<string, Uint8Array>): Record<string, unknown> | null {
   let end = bytes.length;
   while (end > 0 && isSpace(bytes[end - 1])) end--;
   const open = skipSpace(bytes, 0, end);
@@ -188,8 +191,16 @@ export function parseLargeObject(bytes: Buffer): Record<string, unknown> | null 
   const record: Record<string, unknown> = {};
   let other = 0;
   for (const m of list) {
-    const key = unescapeString(bytes, m.keyOpen, m.keyClose, true) as string;
-    const value = m.string ? unescapeString(bytes, m.valueOpen, m.valueClose, true) : values[other++];
+    const key = bytes.toString('utf8', m.keyOpen + 1, unescapeString(bytes, m.keyOpen, m.keyClose, true));
+    let value = values[other];
+    if (m.string) {
+      const end = unescapeString(bytes, m.valueOpen, m.valueClose, true);
+      value = bytes.toString('utf8', m.valueOpen + 1, end);
+      utf8?.set(key, bytes.subarray(m.valueOpen + 1, end));
+    } else {
+      other++;
+      utf8?.delete(key); // a later duplicate key's value wins, as in JSON.parse
+    }
     // An own property even for "__proto__", as JSON.parse makes it.
     Object.defineProperty(record, key, { value, enumerable: true, writable: true, configurable: true });
   }
