@@ -57,7 +57,8 @@ async function* jsonlDocs(task: TaskInput, c: ImportConfig, ctx: TaskContext): A
   const stem = stripExt(task.rel);
   for await (const line of readLines(task.path, (reason) => ctx.problem('end of file', reason), { rawAbove: LARGE_LINE_BYTES })) {
     // Valid UTF-8 only: invalid bytes decode to U+FFFD through the string path, as for any line.
-    const utf8 = new Map<string, Uint8Array>();
+    // A large line's string values as the UTF-8 they were parsed from (written to the shard as they are).
+    const utf8 = line.raw ? new Map<string, Uint8Array>() : undefined;
     let record: unknown = line.raw && line.validUtf8 ? parseLargeObject(line.raw, utf8) : null;
     if (line.raw && record === null) line.text = line.raw.toString('utf8');
     line.raw = undefined;
@@ -85,7 +86,7 @@ async function* jsonlDocs(task: TaskInput, c: ImportConfig, ctx: TaskContext): A
     }
     // The JSON is parsed: let its text go while the document is written (a 200 MB line is a 400 MB string).
     line.text = '';
-    const textBytes = utf8.get(c.text_field);
+    const textBytes = utf8?.get(c.text_field);
     if (textBytes) attachUtf8(doc, 'text', textBytes);
     yield doc;
   }
