@@ -237,7 +237,18 @@ describe.skipIf(!data)('refinery decontaminate', () => {
     expect(report.items.map((x) => x.documents)).toEqual(brute);
     expect(report.items.map((x) => x.id)).toEqual(items.map((_, k) => `mixed:${k + 1}`));
     expect(brute.filter((b) => b > 0).length).toBeGreaterThan(40);
-  }, 180_000);
+    // A rerun replaces its own report; a file it did not write, or a task file, is refused and left as it was.
+    ok(['decontaminate', 'report', input, '-o', file, '--against', suite, '--workers', '2']);
+    const mine = join(dir, 'notes.json');
+    writeFileSync(mine, '{"thesis": true}\n');
+    for (const target of [mine, suite]) {
+      const before = readFileSync(target);
+      const r = cli(['decontaminate', 'report', input, '-o', target, '--against', suite, '--progress', 'off']);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(/choose another path/);
+      expect(readFileSync(target).equals(before)).toBe(true);
+    }
+  }, 240_000);
 });
 
 it.skipIf(data)('decontaminate tests', () => console.log(SHARED_SKIP_REASON));
