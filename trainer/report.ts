@@ -9,7 +9,16 @@ export interface MetricLine {
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
 
-export function lossSvg(lines: readonly MetricLine[], title: string): string {
+/** Names on the chart; another curve of the log (the learning rate) is drawn by passing it as `loss`. */
+export interface CurveLabels {
+  axis: string;
+  train: string;
+  val: string;
+}
+
+const LOSS_LABELS: CurveLabels = { axis: 'loss (nats/token)', train: 'training loss', val: 'validation loss' };
+
+export function lossSvg(lines: readonly MetricLine[], title: string, labels: CurveLabels = LOSS_LABELS): string {
   const width = 800;
   const height = 420;
   const left = 60;
@@ -33,18 +42,19 @@ export function lossSvg(lines: readonly MetricLine[], title: string): string {
     `<line x1="${left}" y1="${height - bottom}" x2="${width - right}" y2="${height - bottom}" stroke="#444"/>`,
     `<line x1="${left}" y1="${top}" x2="${left}" y2="${height - bottom}" stroke="#444"/>`,
     `<text x="${width / 2}" y="${height - 12}" text-anchor="middle">step</text>`,
-    `<text x="14" y="${height / 2}" transform="rotate(-90 14 ${height / 2})" text-anchor="middle">loss (nats/token)</text>`,
+    `<text x="14" y="${height / 2}" transform="rotate(-90 14 ${height / 2})" text-anchor="middle">${esc(labels.axis)}</text>`,
   ];
   for (let i = 0; i <= 4; i++) {
     const v = lo + (span * i) / 4;
-    parts.push(`<text x="${left - 6}" y="${y(v) + 4}" text-anchor="end">${v.toFixed(2)}</text>`);
+    parts.push(`<text x="${left - 6}" y="${y(v) + 4}" text-anchor="end">${span < 0.1 ? v.toPrecision(2) : v.toFixed(2)}</text>`);
     const s = Math.round((maxStep * i) / 4);
     parts.push(`<text x="${x(s)}" y="${height - bottom + 16}" text-anchor="middle">${s}</text>`);
   }
   if (train.length) parts.push(`<path d="${path(train.map((l) => [l.step, l.loss]))}" fill="none" stroke="#1f77b4" stroke-width="1.5"/>`);
   if (val.length) parts.push(`<path d="${path(val.map((l) => [l.step, l.val_loss]))}" fill="none" stroke="#d62728" stroke-width="2"/>`);
   for (const l of val) parts.push(`<circle cx="${x(l.step).toFixed(1)}" cy="${y(l.val_loss).toFixed(1)}" r="3" fill="#d62728"/>`);
-  parts.push(`<text x="${width - right - 150}" y="${top + 10}" fill="#1f77b4">training loss</text>`, `<text x="${width - right - 150}" y="${top + 26}" fill="#d62728">validation loss</text>`);
+  if (train.length) parts.push(`<text x="${width - right - 150}" y="${top + 10}" fill="#1f77b4">${esc(labels.train)}</text>`);
+  if (val.length) parts.push(`<text x="${width - right - 150}" y="${top + 26}" fill="#d62728">${esc(labels.val)}</text>`);
   parts.push('</svg>');
   return `${parts.join('\n')}\n`;
 }

@@ -23,6 +23,7 @@ import { addStageCommands } from './commands/stages.js';
 import { addTokenizerCommands } from './commands/tokenizer.js';
 import { addToolCommands } from './commands/tools.js';
 import { addTrainerCommands } from './commands/trainer.js';
+import { addViewCommand } from './commands/view.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -71,6 +72,7 @@ function buildProgram(argv: readonly string[]): Command {
   addK8sCommand(program, planOf);
   addToolCommands(program);
   addInspectCommands(program);
+  addViewCommand(program);
   return program;
 }
 

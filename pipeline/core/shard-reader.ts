@@ -5,7 +5,7 @@
  */
 import { open, readdir, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { RecordBatchReader, type AsyncRecordBatchFileReader, type RecordBatch, type Schema } from 'apache-arrow';
+import { Message, RecordBatchReader, type AsyncRecordBatchFileReader, type RecordBatch, type Schema } from 'apache-arrow';
 import { makeColumnReader, type ColumnReader } from './columns.js';
 import { reclaimDecodedBuffers, useAllDecoders } from './compression.js';
 import { UserError, errorMessage } from './errors.js';
@@ -24,6 +24,10 @@ export interface ShardInfo {
 export interface OpenShard extends ShardInfo {
   /** Record batches in file order. */
   readBatches(): AsyncGenerator<RecordBatch>;
+  /** Record batch i alone, found through the footer (random access: nothing before it is read). */
+  readBatch(i: number): Promise<RecordBatch | null>;
+  /** Rows of every record batch, from the batch headers the footer points at (no batch body is read). */
+  batchRows(): Promise<number[]>;
   /** Every document, in file order; closes the file when done. */
   docs(): AsyncGenerator<Doc>;
   close(): Promise<void>;
@@ -109,6 +113,24 @@ export async function openShard(file: string): Promise<OpenShard> {
         throw new UserError(`${file}: record batch ${i} is unreadable (${errorMessage(err)})`);
       }
     };
+    const batchRows = async (): Promise<number[]> => {
+      const footer = reader.footer;
+      if (!footer) throw new UserError(`${file}: no footer`);
+      const rows: number[] = [];
+      for (let i = 0; i < batches; i++) {
+        const block = footer.getRecordBatch(i);
+        if (!block) throw new UserError(`${file}: record batch ${i} missing from the footer`);
+        const head = Buffer.alloc(block.metaDataLength);
+        await handle.read(head, 0, head.length, Number(block.offset));
+        // An encapsulated message: [0xFFFFFFFF continuation] int32 length, then the flatbuffer.
+        const at = head.readInt32LE(0) === -1 ? 4 : 0;
+        const length = head.readInt32LE(at);
+        const message = Message.decode(head.subarray(at + 4, at + 4 + length));
+        if (!message.isRecordBatch()) throw new UserError(`${file}: block ${i} of the footer is not a record batch`);
+        rows.push(Number(message.header().length));
+      }
+      return rows;
+    };
     async function* readBatches(): AsyncGenerator<RecordBatch> {
       for (let i = 0; i < batches; i++) {
         const batch = await readBatch(i);
@@ -138,7 +160,7 @@ export async function openShard(file: string): Promise<OpenShard> {
         await close();
       }
     }
-    return { file, schema, columns, metadata: schema.metadata, batches, readBatches, docs, close };
+    return { file, schema, columns, metadata: schema.metadata, batches, readBatches, readBatch, batchRows, docs, close };
   } catch (err) {
     await handle.close();
     throw err;
