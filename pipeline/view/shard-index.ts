@@ -35,7 +35,7 @@ export interface Positioned {
   doc: Doc;
 }
 
-const cache = new Map<string, PartIndex>();
+const cache = new Map<string, { signature: string; index: Promise<PartIndex> }>();
 const ID_INDEX_MAX_ROWS = 300_000;
 const idIndexes = new Map<string, Map<string, number>>();
 
@@ -49,29 +49,50 @@ async function signatureOf(files: readonly string[]): Promise<string> {
   }).join('|');
 }
 
+/** Files opened at once while indexing (their footers and batch headers are small reads). */
+const OPEN_AT_ONCE = 8;
+
+async function indexFile(file: string): Promise<{ batchRows: number[]; columns: ColumnSpec[] }> {
+  return withShard(file, async (shard) => ({ batchRows: await shard.batchRows(), columns: shard.columns }));
+}
+
+async function buildIndex(dir: string, files: readonly string[], signature: string): Promise<PartIndex> {
+  const read: { batchRows: number[]; columns: ColumnSpec[] }[] = new Array(files.length);
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < files.length; i = next++) read[i] = await indexFile(files[i]);
+  };
+  await Promise.all(Array.from({ length: Math.min(OPEN_AT_ONCE, files.length) }, worker));
+  const index: PartIndex = { dir, files: [], rows: 0, columns: [], signature };
+  files.forEach((file, i) => {
+    const batchStarts: number[] = [];
+    let at = index.rows;
+    for (const n of read[i].batchRows) {
+      batchStarts.push(at);
+      at += n;
+    }
+    index.files.push({ file, start: index.rows, batchStarts, batchRows: read[i].batchRows });
+    index.rows = at;
+    for (const c of read[i].columns) if (!index.columns.some((k) => k.name === c.name)) index.columns.push(c);
+  });
+  return index;
+}
+
+/** The index of a part, built on first use and again when its files change (requests at once share one build). */
 export async function indexPart(dir: string): Promise<PartIndex> {
   const files = await listShards(dir);
   const signature = await signatureOf(files);
   const known = cache.get(dir);
-  if (known && known.signature === signature) return known;
-  const index: PartIndex = { dir, files: [], rows: 0, columns: [], signature };
-  for (const file of files) {
-    await withShard(file, async (shard) => {
-      const batchRows = await shard.batchRows();
-      const batchStarts: number[] = [];
-      let at = index.rows;
-      for (const n of batchRows) {
-        batchStarts.push(at);
-        at += n;
-      }
-      index.files.push({ file, start: index.rows, batchStarts, batchRows });
-      index.rows = at;
-      for (const c of shard.columns) if (!index.columns.some((k) => k.name === c.name)) index.columns.push(c);
-    });
-  }
-  cache.set(dir, index);
+  if (known && known.signature === signature) return known.index;
+  const index = buildIndex(dir, files, signature);
+  cache.set(dir, { signature, index });
   idIndexes.delete(dir);
-  return index;
+  try {
+    return await index;
+  } catch (err) {
+    cache.delete(dir);
+    throw err;
+  }
 }
 
 /** The file and batch holding document `pos` (binary search over the batch starts). */
@@ -135,8 +156,8 @@ export async function docsAt(index: PartIndex, at: number, n: number): Promise<P
   return out;
 }
 
-/** Documents from position `from` on, a batch at a time (the caller stops when it has enough). */
-export async function* scanFrom(index: PartIndex, from: number): AsyncGenerator<Positioned[]> {
+/** Documents from position `from` on, a batch at a time (the caller stops when it has enough); `only`: just these columns. */
+export async function* scanFrom(index: PartIndex, from: number, only?: readonly string[]): AsyncGenerator<Positioned[]> {
   let pos = Math.max(0, from);
   for (;;) {
     const where = locate(index, pos);
@@ -144,7 +165,7 @@ export async function* scanFrom(index: PartIndex, from: number): AsyncGenerator<
     const start = where.file.batchStarts[where.batch];
     const { batch, columns } = await readBatchAt(where.file, where.batch);
     if (!batch) return;
-    const rows = rowsOf(batch, columns, start, pos - start, batch.numRows);
+    const rows = rowsOf(batch, only ? columns.filter((c) => only.includes(c.name)) : columns, start, pos - start, batch.numRows);
     await reclaimDecodedBuffers();
     if (rows.length === 0) return;
     yield rows;
@@ -183,4 +204,17 @@ export async function positionOf(index: PartIndex, id: string): Promise<number |
     idIndexes.set(index.dir, ids);
   }
   return ids.get(id) ?? null;
+}
+
+/**
+ * Index every part in the background (footers and batch headers only), so the first page of
+ * an output does not wait for it; a part that cannot be indexed says so when its page is asked for.
+ */
+export async function indexAll(dirs: readonly string[]): Promise<void> {
+  for (const out of dirs) {
+    for (const part of ['kept', 'excluded'] as const) {
+      const dir = partDir(out, part);
+      if (dir) await indexPart(dir).catch(() => undefined);
+    }
+  }
 }

@@ -7,6 +7,7 @@ import { UserError } from '../../core/errors.js';
 import { formatCount } from '../../core/progress.js';
 import { findSite } from '../../view/outputs.js';
 import { viewServer } from '../../view/server.js';
+import { indexAll } from '../../view/shard-index.js';
 import { addSchemaFlags } from '../flags.js';
 
 const viewOptions = z
@@ -44,6 +45,7 @@ export function addViewCommand(program: Command): void {
     const { port } = server.address() as AddressInfo;
     const shownHost = o.host.includes(':') ? `[${o.host}]` : o.host;
     console.log(`refinery view: ${formatCount(site.outputs.length)} stage outputs, ${formatCount(site.runs.length)} training runs; http://${shownHost}:${port}/ (Ctrl-C to stop)`);
+    void indexAll(site.outputs.map((out) => out.dir));
     await new Promise<void>((resolve) => {
       const stop = () => server.close(() => resolve());
       process.once('SIGINT', stop);

@@ -4,11 +4,11 @@
  * filters and a text search within the slice shown.
  */
 import { funnelOf } from '../../inspect/funnel.js';
-import { CORE_COLUMNS, HTML_COLUMN, type ColumnSpec, type Doc } from '../../core/schema.js';
+import { CORE_COLUMNS, HTML_COLUMN, type ColumnSpec } from '../../core/schema.js';
 import { filterText, matches, parseFilter, reasonName, type Filter } from '../filters.js';
 import { Safe, count, countCell, highlight, href, html, page } from '../html.js';
 import type { StageOutput } from '../outputs.js';
-import { docsAt, indexPart, partDir, scanFrom, type PartName, type Positioned } from '../shard-index.js';
+import { docsAt, indexPart, partDir, scanFrom, type PartIndex, type PartName, type Positioned } from '../shard-index.js';
 
 export interface ListQuery {
   part: PartName;
@@ -20,10 +20,13 @@ export interface ListQuery {
 
 const SAMPLES = 3;
 /** Batches of excluded documents read for samples of each reason (the list below pages through the rest). */
-const SAMPLE_BATCHES = 4;
+const SAMPLE_BATCHES = 2;
 /** Documents a filtered page reads before it stops and offers to go on. */
 const SCAN_LIMIT = 100_000;
 const PLAIN = new Set([...CORE_COLUMNS.map((c) => c.name), HTML_COLUMN.name, 'excluded_by', 'reason']);
+
+/** Samples of each output's reasons, kept while its excluded part is unchanged (the index is the same object). */
+const sampled = new WeakMap<PartIndex, Map<string, Positioned[]>>();
 
 /** Samples per "step / reason", from the first batches of the excluded documents. */
 async function reasonSamples(out: StageOutput): Promise<Map<string, Positioned[]>> {
@@ -31,12 +34,15 @@ async function reasonSamples(out: StageOutput): Promise<Map<string, Positioned[]
   const dir = partDir(out.dir, 'excluded');
   if (!dir) return samples;
   const index = await indexPart(dir);
+  const known = sampled.get(index);
+  if (known) return known;
+  sampled.set(index, samples);
   let batches = 0;
-  for await (const rows of scanFrom(index, 0)) {
+  for await (const rows of scanFrom(index, 0, ['id', 'excluded_by', 'reason'])) {
     for (const r of rows) {
       const key = `${r.doc.excluded_by} / ${reasonName(String(r.doc.reason ?? ''))}`;
       const list = samples.get(key) ?? [];
-      if (list.length < SAMPLES) samples.set(key, [...list, { pos: r.pos, doc: { id: r.doc.id, reason: r.doc.reason } as Doc }]);
+      if (list.length < SAMPLES) samples.set(key, [...list, r]);
     }
     if (++batches >= SAMPLE_BATCHES) break;
   }
