@@ -7,7 +7,7 @@
  * screenshot of every page to tests/screenshots/ (linked from the README).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -74,6 +74,7 @@ describe.skipIf(!present)('refinery view in chromium', () => {
     cliOk(['run', join(dir, 'run.yaml')]);
     writeFileSync(join(dir, 'hostile.jsonl'), `${JSON.stringify({ id: 'hostile-1', url: 'javascript:alert(3)', text: `${HOSTILE}\n`.repeat(3) })}\n`);
     cliOk(['import', join(dir, 'hostile.jsonl'), '-o', join(out, 'hostile'), '--progress', 'off']);
+    cliOk(['mix', join(out, 'quality'), '-o', join(out, 'mix'), '--by', 'lang', '--temperature', '2', '--budget', '100KB', '--max-epochs', '8', '--seed', '1', '--progress', 'off']);
     // A training log in the trainer's format (metrics.jsonl), to be extended while the page is open.
     mkdirSync(join(out, 'train'));
     const metric = (step: number) => `${JSON.stringify({ step, tokens: step * 2048, loss: 8 - step / 10, lr: 0.003 * Math.min(1, step / 10) })}\n`;
@@ -86,7 +87,7 @@ describe.skipIf(!present)('refinery view in chromium', () => {
     // A fresh profile in the test's folder (playwright passes it as --user-data-dir).
     browser = await chromium.launchPersistentContext(join(dir, 'chromium'), {
       executablePath: CHROMIUM,
-      viewport: { width: 1200, height: 800 },
+      viewport: { width: 1024, height: 640 },
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
     });
     page = await browser.newPage();
@@ -115,7 +116,7 @@ describe.skipIf(!present)('refinery view in chromium', () => {
       slug: tr.getAttribute('data-slug') ?? '',
       values: Object.fromEntries([...tr.querySelectorAll('td[data-col]')].map((td) => [td.getAttribute('data-col'), Number(td.querySelector('[data-value]')?.getAttribute('data-value'))])),
     })));
-    expect(rows.map((r) => r.slug).sort()).toEqual(['clean', 'dedup', 'hostile', 'quality', 'raw', 'text']);
+    expect(rows.map((r) => r.slug).sort()).toEqual(['clean', 'dedup', 'hostile', 'mix', 'quality', 'raw', 'text']);
     const stats = JSON.parse(cliOk(['stats', ...rows.map((r) => join(out, r.slug)), '--json']).stdout) as { docs_in: number; docs_kept: number; docs_excluded: number; bytes_in: number; bytes_kept: number; bytes_excluded: number; steps: { name: string; in: number; out: number; dropped: number; bytes_dropped: number }[] }[];
     for (const [i, row] of rows.entries()) {
       const s = stats[i];
@@ -170,16 +171,18 @@ describe.skipIf(!present)('refinery view in chromium', () => {
   });
 
   it('a document page shows its text at every stage, and its raw HTML as text', async () => {
-    const [doc] = await readDocs(join(out, 'quality'));
+    // One the mix sampled, so that it was kept all the way.
+    const mixed = new Set((await readDocs(join(out, 'mix'))).map((d) => d.id));
+    const doc = (await readDocs(join(out, 'quality'))).find((d) => mixed.has(d.id)) as Doc;
     await open(`/doc?id=${encodeURIComponent(String(doc.id))}`, 'document');
     const sections = await page.$$eval('section.stage', (ss) => ss.map((s) => {
       const pre = s.querySelector('pre.text')?.cloneNode(true) as HTMLElement | undefined;
       pre?.querySelectorAll('del').forEach((d) => d.remove());
       return { slug: s.getAttribute('data-slug'), part: s.getAttribute('data-part'), text: pre?.textContent ?? null, html: s.querySelector('pre.html')?.textContent ?? null };
     }));
-    expect(sections.map((s) => s.slug)).toEqual(['raw', 'text', 'clean', 'dedup', 'quality']);
+    expect(sections.map((s) => s.slug)).toEqual(['raw', 'text', 'clean', 'dedup', 'quality', 'mix']);
     for (const s of sections) {
-      const [same] = (await readDocs(join(out, s.slug as string))).filter((d) => d.id === doc.id);
+      const [same] = (await readDocs(join(out, s.slug as string, s.part === 'excluded' ? '_excluded' : ''))).filter((d) => d.id === doc.id);
       if (s.slug === 'raw') expect(s.html).toBe(same.html);
       else expect(s.text).toBe(same.text);
     }
@@ -213,8 +216,11 @@ describe.skipIf(!present)('refinery view in chromium', () => {
     }
   });
 
-  it('the training curves follow metrics.jsonl while it is written', async () => {
+  it('the mix shows realised against target shares, and the training curves follow metrics.jsonl while it is written', async () => {
     await open('/mix', 'mix');
+    const report = (JSON.parse(readFileSync(join(out, 'mix', '_mix.json'), 'utf8')) as { report: { rows: { value: string; target_share: number; share_after: number }[] } }).report;
+    const shown = await page.$$eval('section.mix tr[data-value]', (trs) => trs.map((tr) => [tr.getAttribute('data-value'), tr.querySelector('[data-col="target"]')?.textContent, tr.querySelector('[data-col="realised"]')?.textContent]));
+    expect(shown).toEqual(report.rows.map((r) => [r.value, `${(100 * r.target_share).toFixed(2)}%`, `${(100 * r.share_after).toFixed(2)}%`]));
     expect(await page.locator('section.run').getAttribute('data-steps')).toBe('3');
     expect(await page.locator('meta[http-equiv="refresh"]').count()).toBe(1);
     const metric = (globalThis as { metric?: (s: number) => string }).metric as (s: number) => string;

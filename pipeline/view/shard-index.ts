@@ -197,13 +197,17 @@ export async function positionOf(index: PartIndex, id: string): Promise<number |
     for await (const d of idsOf(index)) if (d.id === id) return d.pos;
     return null;
   }
+  return (await idIndexOf(index)).get(id) ?? null;
+}
+
+async function idIndexOf(index: PartIndex): Promise<Map<string, number>> {
   let ids = idIndexes.get(index.dir);
   if (!ids) {
     ids = new Map();
     for await (const d of idsOf(index)) if (!ids.has(d.id)) ids.set(d.id, d.pos);
     idIndexes.set(index.dir, ids);
   }
-  return ids.get(id) ?? null;
+  return ids;
 }
 
 /**
@@ -211,10 +215,9 @@ export async function positionOf(index: PartIndex, id: string): Promise<number |
  * an output does not wait for it; a part that cannot be indexed says so when its page is asked for.
  */
 export async function indexAll(dirs: readonly string[]): Promise<void> {
-  for (const out of dirs) {
-    for (const part of ['kept', 'excluded'] as const) {
-      const dir = partDir(out, part);
-      if (dir) await indexPart(dir).catch(() => undefined);
-    }
-  }
+  const parts = dirs.flatMap((out) => [partDir(out, 'kept'), partDir(out, 'excluded')]).filter((d): d is string => d !== null);
+  const indexes: PartIndex[] = [];
+  for (const dir of parts) await indexPart(dir).then((index) => indexes.push(index), () => undefined);
+  // Then the ids of the smaller parts, which a document page looks up in every output of its lineage.
+  for (const index of indexes) if (index.rows <= ID_INDEX_MAX_ROWS) await idIndexOf(index).catch(() => undefined);
 }
