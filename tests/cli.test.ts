@@ -22,6 +22,7 @@ import { evalOptions } from '../trainer/checkpoint-options.js';
 import { planOptions } from '../trainer/plan.js';
 import { sweepOptions } from '../trainer/scaling-options.js';
 import { k8sOptions } from '../pipeline/executors/k8s.js';
+import { viewOptions } from '../pipeline/cli/commands/view.js';
 import { slurmOptions } from '../pipeline/executors/slurm.js';
 import { STAGES } from '../pipeline/stages.js';
 import { cleanup, cli, expectAccounting, readDocs, tempDir } from './helpers/cli.js';
@@ -138,7 +139,7 @@ describe('help', () => {
     expect(top.code).toBe(0);
     const stages = STAGES.filter((s) => !s.internal);
     for (const stage of stages) expect(top.stdout).toContain(stage.name);
-    for (const cmd of ['dedup', 'quality', 'mix', 'select', 'tokenizer', 'tokenize', 'train', 'generate', 'plan', 'scaling', 'eval', 'perplexity', 'slurm', 'k8s', 'run', 'inspect', 'stats', 'decontaminate', 'sample-tasks']) expect(top.stdout).toContain(cmd);
+    for (const cmd of ['dedup', 'quality', 'mix', 'select', 'tokenizer', 'tokenize', 'train', 'generate', 'plan', 'scaling', 'eval', 'perplexity', 'slurm', 'k8s', 'run', 'inspect', 'stats', 'decontaminate', 'sample-tasks', 'view']) expect(top.stdout).toContain(cmd);
     const commands: [string[], z.ZodObject[]][] = [
       ...stages.map((stage): [string[], z.ZodObject[]] => [[stage.name], [stage.options, runOptions]]),
       [['dedup', 'minhash'], [dedupOptions, runOptions]],
@@ -160,6 +161,7 @@ describe('help', () => {
       [['scaling', 'sweep'], [sweepOptions]],
       [['slurm'], [slurmOptions]],
       [['k8s'], [k8sOptions]],
+      [['view'], [viewOptions]],
     ];
     for (const [cmd, schemas] of commands) {
       const help = cli([...cmd, '--help']).stdout.replace(/\s+/g, ' '); // commander wraps long lines

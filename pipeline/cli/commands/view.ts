@@ -10,7 +10,7 @@ import { viewServer } from '../../view/server.js';
 import { indexAll } from '../../view/shard-index.js';
 import { addSchemaFlags } from '../flags.js';
 
-const viewOptions = z
+export const viewOptions = z
   .object({
     port: z.number().int().min(0).max(65535).default(8080).describe('port to listen on (0: any free port)'),
     host: z.string().min(1).default('127.0.0.1').describe('address to listen on; anything but a loopback address lets other machines read the folders').meta({ value: 'address' }),
