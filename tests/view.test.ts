@@ -22,10 +22,10 @@ const present = existsSync(CHROMIUM);
 if (!present && process.env.CI === 'true') throw new Error(`${CHROMIUM} is missing (CI=true: .ci/run installs chromium)`);
 
 /** GET a path exactly as written (no client-side normalisation of `..`): status and body. */
-function rawGet(base: string, path: string): Promise<{ status: number; body: string }> {
+function rawGet(base: string, path: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
   const { hostname, port } = new URL(base);
   return new Promise((resolve, reject) => {
-    const req = request({ host: hostname, port, path, method: 'GET' }, (res) => {
+    const req = request({ host: hostname, port, path, method: 'GET', headers }, (res) => {
       let body = '';
       res.on('data', (d: Buffer) => (body += d.toString()));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
@@ -187,6 +187,21 @@ describe.skipIf(!present)('refinery view in chromium', () => {
       else expect(s.text).toBe(same.text);
     }
     expect(await page.locator('#left').textContent()).toContain('Kept by every stage');
+    // Documents whose text a stage rewrote (C4's line cleaning in quality, placeholders in pii):
+    // the page marks the change, and its text without what is struck through is the new text.
+    const before = new Map((await readDocs(join(out, 'text'))).map((d) => [d.id, d.text]));
+    const rewritten = (await readDocs(join(out, 'quality'))).filter((d) => before.get(d.id) !== d.text).slice(0, 3);
+    expect(rewritten.length).toBeGreaterThan(0);
+    for (const d of rewritten) {
+      await open(`/doc?out=quality&id=${encodeURIComponent(String(d.id))}`);
+      const shown = await page.$eval('section.stage[data-slug="quality"] pre.text', (pre) => {
+        const copy = pre.cloneNode(true) as HTMLElement;
+        copy.querySelectorAll('del').forEach((del) => del.remove());
+        return copy.textContent;
+      });
+      expect(shown).toBe(d.text);
+      expect(await page.locator('section.stage del, section.stage ins').count()).toBeGreaterThan(0);
+    }
     // A document the quality rules excluded says where and why.
     const [gone] = await readDocs(join(out, 'quality', '_excluded'));
     await open(`/doc?id=${encodeURIComponent(String(gone.id))}`);
@@ -237,6 +252,8 @@ describe.skipIf(!present)('refinery view in chromium', () => {
       expect(r.body).not.toContain('root:');
     }
     expect((await rawGet(server.url, '/files/0/quality/_manifest.json')).status).toBe(200);
+    // A page elsewhere whose name resolves here (DNS rebinding) gets nothing.
+    expect((await rawGet(server.url, '/', { Host: 'attacker.example' })).status).toBe(421);
     const res = await page.goto(new URL('/files/0/%2e%2e/%2e%2e/etc/passwd', server.url).href);
     expect(res?.status()).toBe(404);
   });

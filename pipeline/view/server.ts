@@ -101,8 +101,16 @@ async function route(site: ViewSite, req: IncomingMessage, res: ServerResponse):
   throw new NotFound();
 }
 
-export function viewServer(site: ViewSite): Server {
+/** Names a browser on this machine uses for a loopback server. */
+const LOCAL_NAMES = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?$/;
+
+/**
+ * `loopbackOnly`: answer only requests addressed to a local name, so that a web page elsewhere
+ * cannot read the folders through DNS rebinding (its name resolving to 127.0.0.1).
+ */
+export function viewServer(site: ViewSite, loopbackOnly = true): Server {
   return createServer((req, res) => {
+    if (loopbackOnly && !LOCAL_NAMES.test(req.headers.host ?? '')) return send(res, 421, 'refinery view answers only to 127.0.0.1 and localhost', 'text/plain');
     route(site, req, res).catch((err: unknown) => {
       if (err instanceof NotFound) return send(res, 404, page({ title: 'not found' }, html`<h1>Not found</h1><p>Nothing here: the viewer shows only the folders it was given.</p>`));
       if (err instanceof UserError) return send(res, 400, page({ title: 'bad request' }, html`<h1>Bad request</h1><p>${err.message}</p>`));

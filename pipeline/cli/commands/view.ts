@@ -37,7 +37,7 @@ export function addViewCommand(program: Command): void {
     if (!LOOPBACK.test(o.host)) {
       console.error(`refinery view: warning: listening on ${o.host}: other machines can read every document and file under ${site.roots.join(', ')} (no password); use the default 127.0.0.1 unless that is meant`);
     }
-    const server = viewServer(site);
+    const server = viewServer(site, LOOPBACK.test(o.host));
     await new Promise<void>((resolve, reject) => {
       server.once('error', (err: NodeJS.ErrnoException) => reject(err.code === 'EADDRINUSE' ? new UserError(`port ${o.port} on ${o.host} is in use (try --port 0)`) : err));
       server.listen(o.port, o.host, resolve);
