@@ -78,7 +78,7 @@ describe('filters', () => {
   it('compare numbers as numbers, strings as strings, and reasons by name', () => {
     const d: Doc = { id: 'a', lang: 'pt', quality_hq: 0.85, reason: 'dup-lines: 0.750 (needs <= 0.3)', url: 'https://Wiki.example/x', n: 10 };
     const ok = (term: string) => matches(d, [parseFilter(term)]);
-    expect([ok('lang = pt'), ok('lang != pt'), ok('quality_hq > 0.8'), ok('quality_hq >= 0.9'), ok('n > 9'), ok('n < 9')]).toEqual([true, false, true, false, true, false]);
+    expect([ok('lang = pt') && ok('lang == pt'), ok('lang != pt'), ok('quality_hq > 0.8'), ok('quality_hq >= 0.9'), ok('n > 9'), ok('n < 9')]).toEqual([true, false, true, false, true, false]);
     expect([ok('reason = dup-lines'), ok('reason = dup-line'), ok('reason = dup-lines: 0.750 (needs <= 0.3)'), ok('url ~ wiki'), ok('missing = null')]).toEqual([true, false, true, true, true]);
     expect(() => parseFilter('lang pt')).toThrow(/expected COLUMN OP VALUE/);
   });

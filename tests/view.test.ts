@@ -50,7 +50,7 @@ function startView(args: string[]): Promise<{ child: ChildProcess; url: string; 
   });
 }
 
-describe.skipIf(!present)('refinery view in chromium', () => {
+describe.skipIf(!present)(present ? 'refinery view in chromium' : `refinery view in chromium (skipped: no ${CHROMIUM}; apt-get install chromium)`, () => {
   let dir: string;
   let out: string;
   let server: Awaited<ReturnType<typeof startView>>;

@@ -15,12 +15,12 @@ export interface Filter {
   value: string;
 }
 
-const TERM = /^\s*([A-Za-z_][\w.-]*)\s*(!=|>=|<=|=|>|<|~)\s*(.*?)\s*$/;
+const TERM = /^\s*([A-Za-z_][\w.-]*)\s*(==|!=|>=|<=|=|>|<|~)\s*(.*?)\s*$/;
 
 export function parseFilter(term: string): Filter {
   const m = TERM.exec(term);
   if (!m) throw new UserError(`filter "${term}": expected COLUMN OP VALUE, OP one of ${OPERATORS.join(' ')} (e.g. lang = pt, quality_hq > 0.8)`);
-  return { column: m[1], op: m[2] as Operator, value: m[3] };
+  return { column: m[1], op: (m[2] === '==' ? '=' : m[2]) as Operator, value: m[3] };
 }
 
 /** The reason's name: what comes before the detail ("dup-lines: 0.750 ..." -> "dup-lines"). */
