@@ -88,10 +88,16 @@ export async function documentPage(site: ViewSite, start: Found): Promise<string
     const hit = o === start.out ? start : await findIn(o, id);
     if (hit) found.push(hit);
   }
-  const left = found.find((f) => f.part === 'excluded');
-  const summary = left
+  // Outputs branch (a top-quality cut, a train/validation split beside the main line): the
+  // document left the pipeline where it was excluded with no later output keeping it; an
+  // exclusion followed by a kept copy further on was a branch it was not selected into.
+  const lastKept = found.map((f) => f.part).lastIndexOf('kept');
+  const left = found.find((f, i) => f.part === 'excluded' && i > lastKept);
+  const branches = found.filter((f, i) => f.part === 'excluded' && i < lastKept);
+  const summary = html`${left
     ? html`<p class="bad" id="left">Left the pipeline at <b>${left.out.manifest.stage}</b> (${left.out.slug}), excluded by ${left.doc.excluded_by}: ${left.doc.reason}</p>`
-    : html`<p id="left">Kept by every stage output that holds it.</p>`;
+    : html`<p id="left">Kept by every stage output that holds it${branches.length ? ' on its way' : ''}.</p>`}
+${branches.length ? html`<p class="muted" id="branches">Not selected by ${branches.map((b, i) => html`${i ? '; ' : ''}${b.out.slug} (${b.doc.excluded_by}: ${b.doc.reason})`)}</p>` : ''}`;
   const sections = found.map((f, i) => stageSection(f, found[i - 1]));
   // Only web addresses are links: a javascript: URL from a crawled page stays text.
   const url = String(start.doc.url ?? '');
