@@ -10,12 +10,13 @@
  *   decontaminate-report  count (map: per task, how many documents contain each item)
  *                         -> report (final reduce: sums them into the report file)
  */
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
-import { join, resolve, sep } from 'node:path';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import * as z from 'zod';
 import { byteSize } from '../core/config.js';
 import { UserError } from '../core/errors.js';
 import { pad, writeFileAtomic } from '../core/layout.js';
+import { jsonWith, refuseForeignFile } from '../core/owned-files.js';
 import { mapPhase, type Operation } from '../core/plan.js';
 import type { Doc } from '../core/schema.js';
 import { defineStage, drop, needsText, type Sink, type SinkOptions } from '../core/stage.js';
@@ -240,24 +241,6 @@ export function buildReport(dir: string, c: ReportConfig): ContaminationReport {
   };
 }
 
-/**
- * The report's -o is a file, which a rerun replaces: refused when it is a directory, an input or
- * a task file, or a file that is not an earlier report (the tool never overwrites what it did not write).
- */
-function refuseForeignFile(out: string, reads: readonly string[]): void {
-  if (!existsSync(out)) return;
-  const why = (what: string) => new UserError(`decontaminate report: -o ${out} ${what}; choose another path`);
-  if (statSync(out).isDirectory()) throw why('is a directory');
-  if (reads.some((r) => resolve(r) === resolve(out) || resolve(out).startsWith(`${resolve(r)}${sep}`))) throw why('is one of the inputs or --against files');
-  let earlier: Partial<ContaminationReport> | null = null;
-  try {
-    earlier = JSON.parse(readFileSync(out, 'utf8')) as Partial<ContaminationReport>;
-  } catch {
-    // not JSON: not ours
-  }
-  if (!earlier || !Array.isArray(earlier.items) || !Array.isArray(earlier.suites)) throw why('holds a file that is not a contamination report');
-}
-
 export const reportOperation: Operation = {
   name: 'decontaminate-report',
   summary: 'per evaluation item, how many documents contain it (a contamination report for eval --contamination)',
@@ -269,7 +252,12 @@ export const reportOperation: Operation = {
   options: reportOptions,
   phases(config, ctx) {
     const c = config as ReportConfig;
-    refuseForeignFile(ctx.out, [...ctx.inputs, ...c.against]);
+    // -o is a file a rerun replaces: never a directory, an input or a file that is not an earlier report.
+    refuseForeignFile(ctx.out, [...ctx.inputs, ...c.against], {
+      given: `decontaminate report: -o ${ctx.out}`,
+      what: 'a contamination report',
+      ours: jsonWith((r) => Array.isArray(r.items) && Array.isArray(r.suites)),
+    });
     return [
       mapPhase('count', countStage, c, ctx.inputs, ctx.dir('count')),
       {
