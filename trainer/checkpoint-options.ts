@@ -14,7 +14,7 @@ export const evalOptions = z
     tasks: z
       .array(z.string().min(1))
       .optional()
-      .describe('multiple-choice tasks, one question per line: {"question", "choices": [...], "answer": index or letter}, or lm-evaluation-harness\'s query/choices/gold; files or directories (their *.jsonl, *.json), comma-separated or repeated; several give one results table')
+      .describe('multiple-choice tasks, one question per line: {"question", "choices": [...], "answer": index or letter}, or lm-evaluation-harness\'s query/choices/gold; files or directories (their *.jsonl, *.json), comma-separated or repeated; several files, or a directory, give one results table')
       .meta({ value: 'files,dirs' }),
     data: z.array(z.string()).optional().describe('document shards (stage outputs) to measure perplexity and bits per byte on'),
     max_docs: z.number().int().min(1).default(1000).describe('at most this many documents of --data'),

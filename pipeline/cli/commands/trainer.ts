@@ -136,8 +136,8 @@ export function addTrainerCommands(program: Command): void {
       scorer.dispose();
     }
     const written = suite && values.output ? writeSuite(suite, values.output as string, [...files, ...(o.dev ? [o.dev] : []), ...(o.contamination ? [o.contamination] : [])]) : null;
-    // One task keeps the shape it always had ({tasks, contamination, data}); several are a suite.
-    const one = suite?.tasks.length === 1 ? suite.tasks[0] : null;
+    // One task file keeps the shape it always had ({tasks, contamination, data}); several files, or a directory, are a suite.
+    const one = suite && o.tasks?.length === 1 && files[0] === o.tasks[0] ? suite.tasks[0] : null;
     if (values.json) {
       const { contamination, ...tasks } = one ?? {};
       console.log(JSON.stringify(one ? { tasks, contamination, data: data ?? undefined } : { suite: suite ?? undefined, data: data ?? undefined }, null, 1));
