@@ -60,6 +60,12 @@ export function writeDemoReport(out: string, stageDirs: readonly string[]): stri
   if (anneal) {
     parts.push('## Annealing', '', `From the pretraining checkpoint, ${anneal.steps} more steps with the learning rate decaying to zero: on the high-quality subset, and (the control) on the mix. Equal compute; both scored on the held-out high-quality pages.`, '', block(annealTable(anneal)), '');
   }
+  const evalTable = join(out, 'eval', 'results.md');
+  if (existsSync(evalTable)) {
+    // The table refinery eval -o wrote, without its marker and title.
+    const body = readFileSync(evalTable, 'utf8').split('\n').filter((l) => !l.startsWith('<!--') && !l.startsWith('# ')).join('\n').trim();
+    parts.push('## Evaluation', '', 'The annealed model on the bundled UDHR-articles task (`refinery eval --tasks ... -o eval`, [results.json](eval/results.json)); the contaminated columns score apart the questions the decontamination report found in the crawl.', '', body, '');
+  }
   const file = join(out, 'report.md');
   writeFileSync(file, `${parts.join('\n')}\n`);
   return relative(process.cwd(), file);

@@ -113,8 +113,9 @@ await refinery('generate', '--checkpoint', rel('train', 'checkpoint'), '--prompt
 // would take on this machine.
 await refinery('train', 'configs/tiny.yaml', '--resume-from', rel('train', 'checkpoint'), '--anneal', '--data', rel('tokens'), '--anneal-data', rel('tokens-hq'), '--val-data', rel('tokens-hq'), '--out', rel('anneal'), '--steps', '30', '--lr', '0.003', '--eval-every', '30', '--log-every', '30');
 await refinery('eval', '--checkpoint', rel('anneal', 'annealed', 'checkpoint'), '--data', rel('hq', 'validation'));
-// The bundled task, 3-shot, with bootstrap intervals, its contaminated questions scored apart.
-await refinery('eval', '--checkpoint', rel('anneal', 'annealed', 'checkpoint'), '--tasks', rel('udhr-tasks.jsonl'), '--shots', '3', '--contamination', rel('contamination.json'));
+// The bundled task, 3-shot, with bootstrap intervals, its contaminated questions scored apart;
+// the results as JSON and as the Markdown table the report shows (eval/results.{json,md}).
+await refinery('eval', '--checkpoint', rel('anneal', 'annealed', 'checkpoint'), '--tasks', rel('udhr-tasks.jsonl'), '--shots', '3', '--contamination', rel('contamination.json'), '-o', rel('eval'));
 await refinery('plan', '--params', '1.33M', '--accelerator-flops', '60e9');
 
 // The crawler, on a local site serving pages of the sample web (no network), then ingest.

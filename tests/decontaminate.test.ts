@@ -173,6 +173,31 @@ describe.skipIf(!data)('refinery decontaminate', () => {
     }
   }, 120_000);
 
+  it('remove-spans excludes a document the cuts would split into more than --max-pieces pieces (GPT-3: 10), with its own reason', async () => {
+    const items = botchan.slice(100, 112);
+    const suite = writeJsonl(join(dir, 'piece-items.jsonl'), items.map((q) => ({ question: q, choices: ['a', 'b'], answer: 0 })));
+    // k items, each between two WikiText paragraphs longer than two windows: the cuts leave k + 1 pieces.
+    const long = wiki.filter((p) => p.length > 600);
+    const page = (k: number, from: number) => long.slice(from, from + k + 1).map((p, i) => (i < k ? `${p} ${items[i]}` : p)).join(' ');
+    const input = importDocs('pieces', [
+      { id: 'eleven-pieces', text: page(10, 20) },
+      { id: 'ten-pieces', text: page(9, 40) },
+    ]);
+    const run = async (...extra: string[]) => {
+      const out = join(dir, `pieces-out${extra.join('')}`);
+      ok(['decontaminate', input, '-o', out, '--against', suite, '--action', 'remove-spans', '--max-cut', '0.9', ...extra]);
+      expectAccounting(out);
+      return { kept: (await readDocs(out)) as Doc[], gone: (await readDocs(layout.excludedDir(out))) as Doc[] };
+    };
+    const byDefault = await run();
+    expect(byDefault.kept.map((d) => d.id)).toEqual(['ten-pieces']);
+    expect(String(byDefault.kept[0].text).split('\n')).toHaveLength(10);
+    expect(byDefault.gone.map((d) => [d.id, d.excluded_by, d.reason])).toEqual([['eleven-pieces', 'decontaminate', expect.stringMatching(/^contaminated-split: the cuts would leave 11 pieces \(over --max-pieces 10\) for piece-items:1, piece-items:2/)]]);
+    const looser = await run('--max-pieces', '11');
+    expect(looser.kept.map((d) => d.id).sort()).toEqual(['eleven-pieces', 'ten-pieces']);
+    expect(looser.gone).toHaveLength(0);
+  }, 120_000);
+
   it('Bloom and exact indexes agree on 10,000 documents', async () => {
     const rng = new Random(7);
     const items = [...botchan.slice(0, 600), ...wikiSentences.slice(0, 400).map((s) => s.split(' ').slice(0, rng.int(6, 30)).join(' '))];

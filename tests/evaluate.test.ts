@@ -3,11 +3,14 @@
  * it must answer multiple-choice questions about it above chance, and score its own kind of
  * text at a lower perplexity than shuffled words.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Random } from '../pipeline/core/random.js';
-import { bootstrapInterval, devSplit, multipleChoice, openScorer, readTasks, scoreText } from '../trainer/evaluate.js';
+import { suiteTable, type SuiteResult } from '../trainer/eval-suite.js';
+import { bootstrapInterval, devSplit, multipleChoice, openScorer, readTasks, scoreText, type McResult } from '../trainer/evaluate.js';
+import { pickTemplates, TEMPLATES, workedExample } from '../trainer/templates.js';
+import { UserError } from '../pipeline/core/errors.js';
 import { cleanup, cli, cliOk, readDocs, tempDir } from './helpers/cli.js';
 
 const dir = tempDir();
@@ -131,6 +134,102 @@ describe('refinery eval', () => {
     expect(json.tasks.tasks).toBe(27);
     expect(json.tasks.chance).toBeCloseTo(0.25);
   }, 120_000);
+
+  it('eval --templates scores every item under each prompt template and averages them, with an interval on each', () => {
+    const ck = join(dir, 'run', 'checkpoint');
+    const run = (...extra: string[]) => JSON.parse(cliOk(['eval', '--checkpoint', ck, '--tasks', join(dir, 'tasks.jsonl'), '--json', ...extra]).stdout) as { tasks: McResult };
+    const all = run('--templates', 'all', '--shots', '1');
+    expect(all.tasks.templates.map((t) => t.template)).toEqual(TEMPLATES.map((t) => t.name));
+    const mean = all.tasks.templates.reduce((a, t) => a + t.acc, 0) / TEMPLATES.length;
+    expect(all.tasks.acc).toBeCloseTo(mean, 10);
+    for (const t of [all.tasks, ...all.tasks.templates]) {
+      expect(t.acc_ci[0]).toBeLessThanOrEqual(t.acc);
+      expect(t.acc_ci[1]).toBeGreaterThanOrEqual(t.acc);
+    }
+    expect(all.tasks.acc_ci_width).toBeCloseTo(all.tasks.acc_ci[1] - all.tasks.acc_ci[0], 10);
+    expect(run('--templates', 'all', '--shots', '1')).toEqual(all); // deterministic
+    // The first template alone is the default; names pick templates.
+    const first = run('--shots', '1');
+    expect(first.tasks.templates).toEqual([all.tasks.templates[0]]);
+    expect(run('--templates', 'lettered,cloze', '--shots', '1').tasks.templates).toEqual(all.tasks.templates.slice(2));
+    const text = cliOk(['eval', '--checkpoint', ck, '--tasks', join(dir, 'tasks.jsonl'), '--templates', '2']).stdout;
+    expect(text).toMatch(/eval: 6 tasks, 0-shot, mean of 2 templates: acc \d\.\d{3} \[/);
+    expect(text).toMatch(/eval: {3}q-a +acc \d\.\d{3} \[/);
+    const bad = cli(['eval', '--checkpoint', ck, '--tasks', join(dir, 'tasks.jsonl'), '--templates', 'bogus']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/no template "bogus" \(have question-answer, q-a, lettered, cloze/);
+    for (const spec of ['0', '9', 'q-a,q-a']) expect(() => pickTemplates(spec)).toThrow(UserError);
+    // The templates' prompts differ, and a worked example is the prompt with its answer.
+    const item = { question: 'Who guards the house?', choices: ['the dog', 'milk'], answer: 0 };
+    expect(new Set(TEMPLATES.map((t) => t.prompt(item))).size).toBe(TEMPLATES.length);
+    expect(TEMPLATES.map((t) => workedExample(t, item))).toEqual(['Question: Who guards the house?\nAnswer: the dog\n\n', 'Q: Who guards the house?\nA: the dog\n\n', 'Who guards the house?\nA. the dog\nB. milk\nAnswer: A\n\n', 'Who guards the house? the dog\n\n']);
+  }, 120_000);
+
+  it('eval --tasks DIR runs every task file (ours, lm-eval-harness query/gold, ARC labels) into one JSON and one Markdown table', () => {
+    const ck = join(dir, 'run', 'checkpoint');
+    const suite = join(dir, 'suite');
+    mkdirSync(suite, { recursive: true });
+    const facts = readTasks(join(dir, 'tasks.jsonl'));
+    writeFileSync(join(suite, 'facts.jsonl'), facts.map((t) => JSON.stringify(t)).join('\n'));
+    writeFileSync(join(suite, 'facts-harness.jsonl'), facts.map((t) => JSON.stringify({ query: t.question, choices: t.choices, gold: t.answer })).join('\n'));
+    writeFileSync(join(suite, 'facts-arc.jsonl'), facts.map((t) => JSON.stringify({ question: t.question, choices: { text: t.choices, label: t.choices.map((_, i) => String(i + 1)) }, answerKey: String(t.answer + 1) })).join('\n'));
+    writeFileSync(join(suite, 'notes.txt'), 'not a task file\n');
+    expect(readTasks(join(suite, 'facts-arc.jsonl'))).toEqual(facts);
+    // A crawl holding the first three questions; the report covers all three files (each a suite named by its file).
+    mkdirSync(join(dir, 'suite-crawl'), { recursive: true });
+    writeFileSync(join(dir, 'suite-crawl', 'pages.jsonl'), FACTS.slice(0, 3).map(([q], i) => JSON.stringify({ id: `p${i}`, text: `A page. ${q} More text.` })).join('\n'));
+    cliOk(['import', join(dir, 'suite-crawl'), '-o', join(dir, 'suite-crawl-docs'), '--progress', 'off']);
+    const report = join(dir, 'suite-contamination.json');
+    cliOk(['decontaminate', 'report', join(dir, 'suite-crawl-docs'), '-o', report, '--against', ['facts', 'facts-harness', 'facts-arc'].map((f) => join(suite, `${f}.jsonl`)).join(','), '--progress', 'off']);
+    const out = join(dir, 'results');
+    const r = cliOk(['eval', '--checkpoint', ck, '--tasks', suite, '--templates', '2', '--contamination', report, '-o', out]);
+    const json = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as SuiteResult;
+    expect(json.tasks.map((t) => t.task)).toEqual(['facts-arc', 'facts-harness', 'facts']);
+    expect(json).toMatchObject({ refinery: 'eval', checkpoint: ck, shots: 0, seed: 1, templates: ['question-answer', 'q-a'], contamination: report });
+    for (const t of json.tasks) {
+      expect(t.tasks).toBe(6);
+      expect(t.templates).toHaveLength(2);
+      expect(t.contamination?.contaminated_ids).toHaveLength(3);
+    }
+    // The same items scored the same way, whatever the file's format.
+    expect(json.tasks[0].templates).toEqual(json.tasks[2].templates);
+    expect(json.tasks[1].templates).toEqual(json.tasks[2].templates);
+    const md = readFileSync(join(out, 'results.md'), 'utf8');
+    expect(r.stdout.trim()).toBe(suiteTable(json));
+    expect(md).toContain(suiteTable(json));
+    const rows = md.split('\n').filter((l) => l.startsWith('| facts'));
+    expect(rows).toHaveLength(3);
+    expect(rows[2]).toMatch(/^\| facts \| 6 \| 0 \| \d\.\d{3} \| \[\d\.\d{3}, \d\.\d{3}\] \| \d\.\d{3} \|/);
+    // Comma-separated files work too, and --json prints the suite.
+    const printed = JSON.parse(cliOk(['eval', '--checkpoint', ck, '--tasks', `${join(suite, 'facts.jsonl')},${join(suite, 'facts-arc.jsonl')}`, '--templates', '2', '--json']).stdout) as { suite: SuiteResult };
+    expect(printed.suite.tasks.map((t) => t.templates)).toEqual([json.tasks[2].templates, json.tasks[0].templates]);
+    // A rerun replaces its own results; a file it did not write is refused and left as it was.
+    cliOk(['eval', '--checkpoint', ck, '--tasks', suite, '-o', out]);
+    expect((JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as SuiteResult).templates).toEqual(['question-answer']);
+    writeFileSync(join(out, 'results.md'), '# my notes\n');
+    const refused = cli(['eval', '--checkpoint', ck, '--tasks', suite, '-o', out]);
+    expect(refused.code, refused.stderr).toBe(2);
+    expect(refused.stderr).toMatch(/results\.md holds a file that is not the results of refinery eval; choose another path/);
+    expect(readFileSync(join(out, 'results.md'), 'utf8')).toBe('# my notes\n');
+    expect(cli(['eval', '--checkpoint', ck, '--tasks', suite, '-o', join(suite, 'facts.jsonl')]).code).toBe(2);
+    expect(cli(['eval', '--checkpoint', ck, '--tasks', join(dir, 'corpus')]).code).toBe(2); // no task files in it
+  }, 180_000);
+
+  it('eval --shots 5: the bootstrap interval narrows as the bundled Brown-genres task grows (n = 50, 100, 200, 400)', () => {
+    const sizes = join(dir, 'sizes');
+    for (const n of [50, 100, 200, 400]) cliOk(['sample-tasks', '--task', 'brown-genres', '--size', String(n), '-o', join(sizes, `brown-${String(n).padStart(3, '0')}.jsonl`)]);
+    const all = readTasks(join(sizes, 'brown-400.jsonl'));
+    expect(readTasks(join(sizes, 'brown-050.jsonl'))).toEqual(all.slice(0, 50)); // nested samples of one seeded order
+    expect(new Set(all.map((t) => t.choices[t.answer])).size).toBe(15);
+    const json = JSON.parse(cliOk(['eval', '--checkpoint', join(dir, 'run', 'checkpoint'), '--tasks', sizes, '--shots', '5', '--json']).stdout) as { suite: SuiteResult };
+    const rows = json.suite.tasks;
+    expect(rows.map((t) => t.tasks + t.dev)).toEqual([50, 100, 200, 400]);
+    const widths = rows.map((t) => t.acc_ci_width);
+    for (let i = 1; i < widths.length; i++) expect(widths[i]).toBeLessThan(widths[i - 1]);
+    // Roughly 1/sqrt(n): 8 times the items, about 2.8 times narrower.
+    expect(widths[0] / widths[3]).toBeGreaterThan(1.8);
+    expect(widths[0] / widths[3]).toBeLessThan(4.5);
+  }, 180_000);
 
   it('refinery perplexity annotates quality_ppl: lower for text like the training data', async () => {
     mkdirSync(join(dir, 'mixed'), { recursive: true });

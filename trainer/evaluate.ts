@@ -14,6 +14,7 @@ import { useBackend, type BackendChoice } from './backend.js';
 import { loadCheckpoint } from './checkpoint.js';
 import { GPT } from './model.js';
 import { releaseKept } from './ops.js';
+import { TEMPLATES, workedExample, type McItem, type Template } from './templates.js';
 
 export interface Scorer {
   model: GPT;
@@ -96,13 +97,24 @@ export async function scoreDocs(s: Scorer, docs: AsyncIterable<{ text?: unknown 
   return { documents, tokens, bytes, loss, perplexity: Math.exp(loss), bits_per_byte: nats / Math.LN2 / Math.max(1, bytes) };
 }
 
-export interface McTask {
-  question: string;
-  choices: string[];
-  answer: number;
+export type McTask = McItem;
+
+/** The letter or number of a choice: 0-based index, or a letter (A = 0), or a label of `labels`. */
+function answerIndex(value: unknown, labels: readonly string[] | null): number {
+  if (typeof value === 'number') return value;
+  if (typeof value !== 'string') return -1;
+  const v = value.trim();
+  if (labels && labels.includes(v)) return labels.indexOf(v);
+  if (/^\d+$/.test(v)) return Number(v);
+  return v.length === 1 ? 'ABCDEFGHIJ'.indexOf(v.toUpperCase()) : -1;
 }
 
-/** MMLU-style JSONL: {"question", "choices": [...], "answer": index or letter}. */
+/**
+ * Multiple-choice JSONL, one question per non-blank line, in the forms decontaminate --against
+ * reads: ours and MMLU-style `{"question", "choices": [...], "answer": index or letter}`;
+ * lm-evaluation-harness's `query`/`gold` (HellaSwag, ...); ARC's `choices: {"text", "label"}`
+ * with `answerKey`.
+ */
 export function readTasks(file: string): McTask[] {
   let text: string;
   try {
@@ -114,31 +126,52 @@ export function readTasks(file: string): McTask[] {
     .split('\n')
     .filter((l) => l.trim())
     .map((l, i) => {
-      let t: { question?: unknown; choices?: unknown; answer?: unknown };
+      let t: { question?: unknown; query?: unknown; choices?: unknown; answer?: unknown; gold?: unknown; answerKey?: unknown };
       try {
         t = JSON.parse(l) as typeof t;
       } catch {
         throw new UserError(`${file}:${i + 1}: not JSON`);
       }
-      const choices = t.choices;
-      if (typeof t.question !== 'string' || !Array.isArray(choices) || choices.length < 2 || !choices.every((c) => typeof c === 'string')) throw new UserError(`${file}:${i + 1}: expected "question" and at least two string "choices"`);
-      const answer = typeof t.answer === 'number' ? t.answer : typeof t.answer === 'string' ? 'ABCDEFGHIJ'.indexOf(t.answer.trim().toUpperCase()) : -1;
-      if (!(answer >= 0 && answer < choices.length)) throw new UserError(`${file}:${i + 1}: "answer" must index the choices (0-${choices.length - 1} or a letter)`);
-      return { question: t.question, choices: choices as string[], answer };
+      const question = t.question ?? t.query;
+      const labelled = t.choices && typeof t.choices === 'object' && !Array.isArray(t.choices) ? (t.choices as { text?: unknown; label?: unknown }) : null;
+      const choices = labelled ? labelled.text : t.choices;
+      const labels = labelled && Array.isArray(labelled.label) ? labelled.label.map(String) : null;
+      if (typeof question !== 'string' || !Array.isArray(choices) || choices.length < 2 || !choices.every((c) => typeof c === 'string')) {
+        throw new UserError(`${file}:${i + 1}: expected "question" (or "query") and at least two string "choices"`);
+      }
+      const answer = answerIndex(t.answer ?? t.gold ?? t.answerKey, labels);
+      if (!(Number.isInteger(answer) && answer >= 0 && answer < choices.length)) throw new UserError(`${file}:${i + 1}: "answer" (or "gold", "answerKey") must index the choices (0-${choices.length - 1} or a letter)`);
+      return { question, choices: choices as string[], answer };
     });
+}
+
+type Interval = [number, number];
+
+/** Accuracy under one prompt template. */
+export interface TemplateResult {
+  template: string;
+  acc: number;
+  acc_norm: number;
+  acc_ci: Interval;
+  acc_norm_ci: Interval;
 }
 
 export interface McResult {
   tasks: number;
+  /** Mean over the templates (with one template, its accuracy). */
   acc: number;
   acc_norm: number;
   /** 95% bootstrap confidence intervals (percentile, fixed seed) of acc and acc_norm. */
-  acc_ci: [number, number];
-  acc_norm_ci: [number, number];
+  acc_ci: Interval;
+  acc_norm_ci: Interval;
+  /** The width of acc_ci: it shrinks like 1/sqrt(tasks). */
+  acc_ci_width: number;
   /** Accuracy of guessing. */
   chance: number;
   /** Worked examples before each question (0: zero-shot). */
   shots: number;
+  /** Each template's accuracies; acc and acc_norm are their means. */
+  templates: TemplateResult[];
 }
 
 export interface McOptions {
@@ -149,12 +182,14 @@ export interface McOptions {
   seed?: number;
   /** Bootstrap resamples for the confidence intervals. */
   resamples?: number;
+  /** Prompt templates (default: the first, `Question: …\nAnswer:`). */
+  templates?: readonly Template[];
 }
 
 const BOOTSTRAP_RESAMPLES = 1000;
 
-/** The 95% percentile bootstrap interval of the mean of 0/1 outcomes. */
-export function bootstrapInterval(outcomes: readonly number[], resamples = BOOTSTRAP_RESAMPLES, seed = 1): [number, number] {
+/** The 95% percentile bootstrap interval of the mean of per-item outcomes (0/1, or a mean of them). */
+export function bootstrapInterval(outcomes: readonly number[], resamples = BOOTSTRAP_RESAMPLES, seed = 1): Interval {
   const n = outcomes.length;
   if (n === 0) return [0, 0];
   const rng = new Random(seed);
@@ -182,44 +217,68 @@ export function devSplit(tasks: readonly McTask[], shots: number, seed = 1): { d
   return { dev: tasks.filter((_, i) => dev.has(i)), test: tasks.filter((_, i) => !dev.has(i)) };
 }
 
-const formatExample = (t: McTask) => `Question: ${t.question}\nAnswer: ${t.choices[t.answer]}\n\n`;
+const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
 
+/**
+ * Score each item under each template: the most likely continuation (acc) and the most likely
+ * per byte (acc_norm). Every template sees the same worked examples for an item.
+ */
 export function multipleChoice(s: Scorer, tasks: readonly McTask[], o: McOptions = {}): McResult {
   const shots = o.shots ?? 0;
   const dev = o.dev ?? [];
   if (shots > dev.length) throw new UserError(`--shots ${shots}: the dev split has only ${dev.length} items`);
   const seed = o.seed ?? 1;
-  const acc: number[] = [];
-  const accNorm: number[] = [];
+  const templates = o.templates?.length ? o.templates : TEMPLATES.slice(0, 1);
+  for (const tp of templates) {
+    const over = tp.maxChoices !== undefined ? [...tasks, ...dev].find((t) => t.choices.length > (tp.maxChoices as number)) : undefined;
+    if (over) throw new UserError(`template ${tp.name}: shows at most ${tp.maxChoices} choices, a question has ${over.choices.length}`);
+  }
+  // [template][item] outcomes.
+  const acc = templates.map(() => [] as number[]);
+  const accNorm = templates.map(() => [] as number[]);
   tasks.forEach((t, k) => {
     // The same examples for an item whatever else is scored: drawn by a generator seeded with its place.
     const rng = new Random(seed * 1_000_003 + k);
     const picks = dev.map((_, i) => i);
     rng.shuffle(picks);
-    const context = picks.slice(0, shots).map((i) => formatExample(dev[i])).join('');
-    const prompt = s.tokenizer.encode(`${context}Question: ${t.question}\nAnswer:`);
-    const scores = t.choices.map((choice) => {
-      const cont = s.tokenizer.encode(` ${choice}`);
-      const ll = s.logLikelihood([...prompt, ...cont], prompt.length).reduce((a, b) => a + b, 0);
-      return { ll, norm: ll / Buffer.byteLength(` ${choice}`) };
+    const examples = picks.slice(0, shots).map((i) => dev[i]);
+    templates.forEach((tp, j) => {
+      const prompt = s.tokenizer.encode(`${examples.map((x) => workedExample(tp, x)).join('')}${tp.prompt(t)}`);
+      const scores = t.choices.map((_, i) => {
+        const text = tp.continuation(t, i);
+        const ll = s.logLikelihood([...prompt, ...s.tokenizer.encode(text)], prompt.length).reduce((a, b) => a + b, 0);
+        return { ll, norm: ll / Buffer.byteLength(text) };
+      });
+      const best = (key: 'll' | 'norm') => scores.reduce((bi, x, i) => (x[key] > scores[bi][key] ? i : bi), 0);
+      acc[j].push(best('ll') === t.answer ? 1 : 0);
+      accNorm[j].push(best('norm') === t.answer ? 1 : 0);
     });
-    const best = (key: 'll' | 'norm') => scores.reduce((bi, x, i) => (x[key] > scores[bi][key] ? i : bi), 0);
-    acc.push(best('ll') === t.answer ? 1 : 0);
-    accNorm.push(best('norm') === t.answer ? 1 : 0);
   });
-  const n = Math.max(1, tasks.length);
-  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / n;
-  const chance = tasks.reduce((a, t) => a + 1 / t.choices.length, 0) / n;
+  // Per item, the share of templates that got it right: its mean is the mean accuracy, and
+  // resampling items (not templates) gives the interval of that mean.
+  const perItem = (xs: number[][]) => tasks.map((_, k) => mean(xs.map((row) => row[k])));
+  const acc_ci = bootstrapInterval(perItem(acc), o.resamples, seed);
   return {
     tasks: tasks.length,
-    acc: mean(acc),
-    acc_norm: mean(accNorm),
-    acc_ci: bootstrapInterval(acc, o.resamples, seed),
-    acc_norm_ci: bootstrapInterval(accNorm, o.resamples, seed),
-    chance,
+    acc: mean(perItem(acc)),
+    acc_norm: mean(perItem(accNorm)),
+    acc_ci,
+    acc_norm_ci: bootstrapInterval(perItem(accNorm), o.resamples, seed),
+    acc_ci_width: acc_ci[1] - acc_ci[0],
+    chance: mean(tasks.map((t) => 1 / t.choices.length)),
     shots,
+    templates: templates.map((tp, j) => ({
+      template: tp.name,
+      acc: mean(acc[j]),
+      acc_norm: mean(accNorm[j]),
+      acc_ci: bootstrapInterval(acc[j], o.resamples, seed),
+      acc_norm_ci: bootstrapInterval(accNorm[j], o.resamples, seed),
+    })),
   };
 }
+
+/** A task's name: its file name without extension, as decontaminate names a suite in its report. */
+export const taskName = (file: string) => basename(file).replace(/\.(jsonl|json|txt|tsv)$/i, '');
 
 export interface ContaminationSplit {
   /** The report's n-gram length and how many documents it searched. */
@@ -244,7 +303,7 @@ export function contaminationSplit(s: Scorer, tasks: readonly McTask[], tasksFil
     throw new UserError(`${reportFile}: cannot read a contamination report (${(err as Error).message})`);
   }
   if (!Array.isArray(report.items)) throw new UserError(`${reportFile}: not a report of "refinery decontaminate report" (no items)`);
-  const suite = basename(tasksFile).replace(/\.(jsonl|json|txt|tsv)$/i, '');
+  const suite = taskName(tasksFile);
   const found = new Map(report.items.filter((x) => x.id.startsWith(`${suite}:`)).map((x) => [x.id, x.documents]));
   if (found.size !== tasks.length) {
     throw new UserError(`${reportFile}: has ${found.size} items of suite "${suite}", the tasks file ${tasks.length}; make the report --against ${tasksFile}`);

@@ -28,6 +28,28 @@ export class CountingBloom {
     return min;
   }
 
+  /**
+   * `has` for many keys at once: out[i] = 1 when key i (hi[i], lo[i]) may have been added, else 0.
+   * A large filter is bound by memory, not arithmetic: one lookup waits ~100 ns for a counter out
+   * of cache. So the first counter of every key is read in one tight loop of independent loads,
+   * which the CPU overlaps, and only the keys whose first counter is set (rare, for a sparse
+   * filter) are checked further. The answers are has()'s.
+   */
+  hasMany(hi: Int32Array | Uint32Array, lo: Int32Array | Uint32Array, count: number, out: Uint8Array): void {
+    const counters = this.counters;
+    const first = this.scratch(count);
+    for (let i = 0; i < count; i++) first[i] = this.slot(hi[i], lo[i], 0);
+    for (let i = 0; i < count; i++) out[i] = counters[first[i]];
+    for (let i = 0; i < count; i++) if (out[i] !== 0) out[i] = this.has(hi[i], lo[i]) ? 1 : 0;
+  }
+
+  private slots = new Uint32Array(0);
+
+  private scratch(count: number): Uint32Array {
+    if (this.slots.length < count) this.slots = new Uint32Array(Math.max(count, 2 * this.slots.length));
+    return this.slots;
+  }
+
   /** Whether every counter of the key is non-zero (the key may have been added). */
   has(hi: number, lo: number): boolean {
     for (let i = 0; i < this.hashes; i++) if (this.counters[this.slot(hi, lo, i)] === 0) return false;

@@ -10,12 +10,13 @@
  *   decontaminate-report  count (map: per task, how many documents contain each item)
  *                         -> report (final reduce: sums them into the report file)
  */
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
-import { join, resolve, sep } from 'node:path';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import * as z from 'zod';
 import { byteSize } from '../core/config.js';
 import { UserError } from '../core/errors.js';
 import { pad, writeFileAtomic } from '../core/layout.js';
+import { jsonWith, refuseForeignFile } from '../core/owned-files.js';
 import { mapPhase, type Operation } from '../core/plan.js';
 import type { Doc } from '../core/schema.js';
 import { defineStage, drop, needsText, type Sink, type SinkOptions } from '../core/stage.js';
@@ -35,6 +36,7 @@ export const deconOptions = z
     action: z.enum(['exclude', 'remove-spans', 'annotate']).default('exclude').describe('exclude contaminated documents; remove-spans: cut each match plus --window characters each side (GPT-3); annotate: only add decon_matches and decon_tasks'),
     window: z.number().int().min(0).default(200).describe('remove-spans: characters removed each side of a match (GPT-3: 200)'),
     max_cut: z.number().min(0).max(1).default(0.5).describe('remove-spans: exclude the document when more than this share of its characters would be cut'),
+    max_pieces: z.number().int().min(1).default(10).describe('remove-spans: exclude the document when the cuts would leave it in more than this many pieces (GPT-3: 10)'),
   })
   .strict();
 export type DeconConfig = z.infer<typeof deconOptions>;
@@ -66,8 +68,8 @@ function matchedIds(index: NgramIndex, matches: readonly Match[]): string {
   return all.slice(0, LISTED).join(', ') + (all.length > LISTED ? ` (+${all.length - LISTED} more)` : '');
 }
 
-/** The text with [start - window, end + window) of every match cut out; the pieces left are joined by newlines. */
-export function removeSpans(text: string, matches: readonly Match[], window: number): { text: string; cut: number } {
+/** The text with [start - window, end + window) of every match cut out; the pieces left (not blank) are joined by newlines. */
+export function removeSpans(text: string, matches: readonly Match[], window: number): { text: string; cut: number; pieces: number } {
   const spans = matches.map((m) => [Math.max(0, m.start - window), Math.min(text.length, m.end + window)] as [number, number]).sort((a, b) => a[0] - b[0]);
   const pieces: string[] = [];
   let at = 0;
@@ -79,7 +81,8 @@ export function removeSpans(text: string, matches: readonly Match[], window: num
     at = e;
   }
   if (at < text.length) pieces.push(text.slice(at));
-  return { text: pieces.filter((p) => p.trim()).join('\n'), cut };
+  const kept = pieces.filter((p) => p.trim());
+  return { text: kept.join('\n'), cut, pieces: kept.length };
 }
 
 const filterOptions = deconOptions.extend({ work: z.string().min(1), digest: z.string() }).strict();
@@ -114,6 +117,8 @@ export const deconStage = defineStage({
           if (cut.cut > c.max_cut * text.length || !cut.text) {
             return drop('contaminated', `cutting ${cut.cut} of ${text.length} characters (over --max-cut ${c.max_cut}) for ${matchedIds(index, matches)}`);
           }
+          // GPT-3 dropped a document the cuts split into more than 10 pieces: what is left is fragments.
+          if (cut.pieces > c.max_pieces) return drop('contaminated-split', `the cuts would leave ${cut.pieces} pieces (over --max-pieces ${c.max_pieces}) for ${matchedIds(index, matches)}`);
           doc.text = cut.text;
           doc.decon_chars_removed = cut.cut;
           return undefined;
@@ -130,7 +135,7 @@ export const decontaminateOperation: Operation = {
     'Index the n-grams of the evaluation sets given with --against (exactly, or in a Bloom filter with --index bloom), then ' +
     'mark every document with decon_matches (matching n-gram windows) and decon_tasks (the suites they come from), and ' +
     'exclude it (--action exclude), cut each match plus --window characters each side out of it, excluding it when more ' +
-    'than --max-cut of it would go (remove-spans, as GPT-3 did), or only annotate it. Exclusions name the matched items ' +
+    'than --max-cut of it would go or the cuts would leave more than --max-pieces pieces (remove-spans, as GPT-3 did), or only annotate it. Exclusions name the matched items ' +
     '(suite:line; with --index bloom, the suites). Text is compared lower-cased with punctuation removed. ' +
     '"decontaminate report" counts, per item, the documents that contain it. Phases: index (reduce) -> filter (map).',
   options: deconOptions,
@@ -240,24 +245,6 @@ export function buildReport(dir: string, c: ReportConfig): ContaminationReport {
   };
 }
 
-/**
- * The report's -o is a file, which a rerun replaces: refused when it is a directory, an input or
- * a task file, or a file that is not an earlier report (the tool never overwrites what it did not write).
- */
-function refuseForeignFile(out: string, reads: readonly string[]): void {
-  if (!existsSync(out)) return;
-  const why = (what: string) => new UserError(`decontaminate report: -o ${out} ${what}; choose another path`);
-  if (statSync(out).isDirectory()) throw why('is a directory');
-  if (reads.some((r) => resolve(r) === resolve(out) || resolve(out).startsWith(`${resolve(r)}${sep}`))) throw why('is one of the inputs or --against files');
-  let earlier: Partial<ContaminationReport> | null = null;
-  try {
-    earlier = JSON.parse(readFileSync(out, 'utf8')) as Partial<ContaminationReport>;
-  } catch {
-    // not JSON: not ours
-  }
-  if (!earlier || !Array.isArray(earlier.items) || !Array.isArray(earlier.suites)) throw why('holds a file that is not a contamination report');
-}
-
 export const reportOperation: Operation = {
   name: 'decontaminate-report',
   summary: 'per evaluation item, how many documents contain it (a contamination report for eval --contamination)',
@@ -269,7 +256,12 @@ export const reportOperation: Operation = {
   options: reportOptions,
   phases(config, ctx) {
     const c = config as ReportConfig;
-    refuseForeignFile(ctx.out, [...ctx.inputs, ...c.against]);
+    // -o is a file a rerun replaces: never a directory, an input or a file that is not an earlier report.
+    refuseForeignFile(ctx.out, [...ctx.inputs, ...c.against], {
+      given: `decontaminate report: -o ${ctx.out}`,
+      what: 'a contamination report',
+      ours: jsonWith((r) => Array.isArray(r.items) && Array.isArray(r.suites)),
+    });
     return [
       mapPhase('count', countStage, c, ctx.inputs, ctx.dir('count')),
       {

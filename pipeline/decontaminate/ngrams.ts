@@ -107,12 +107,22 @@ function power(base: number, k: number): number {
   return p;
 }
 
+/** The n-gram hashes of one window length: window i (its first word i) has hash (hi[i], lo[i]). */
+interface Windows {
+  hi: Int32Array;
+  lo: Int32Array;
+  count: number;
+}
+
 /**
  * Every k-word window's 64-bit hash, in order: a polynomial rolling hash of the word hashes
- * (two lanes, modulo 2^32), finalised. `each` gets the window's first word and the two halves.
+ * (two lanes, modulo 2^32), finalised. Written into `into` (grown when short) and returned.
  */
-function eachNgram(w: Words, k: number, each: (i: number, hi: number, lo: number) => void): void {
-  if (w.length < k) return;
+function ngramHashes(w: Words, k: number, into: Windows): Windows {
+  const count = Math.max(0, w.length - k + 1);
+  if (into.hi.length < count) [into.hi, into.lo] = [new Int32Array(2 * count), new Int32Array(2 * count)];
+  into.count = count;
+  if (count === 0) return into;
   const phi = power(BASE_HI, k);
   const plo = power(BASE_LO, k);
   let hi = 0;
@@ -124,9 +134,15 @@ function eachNgram(w: Words, k: number, each: (i: number, hi: number, lo: number
       hi = (hi - Math.imul(w.hi[i - k], phi)) | 0;
       lo = (lo - Math.imul(w.lo[i - k], plo)) | 0;
     }
-    if (i >= k - 1) each(i - k + 1, mix32(hi ^ k), mix32(lo + k));
+    if (i >= k - 1) {
+      into.hi[i - k + 1] = mix32(hi ^ k);
+      into.lo[i - k + 1] = mix32(lo + k);
+    }
   }
+  return into;
 }
+
+const windows = (): Windows => ({ hi: new Int32Array(256), lo: new Int32Array(256), count: 0 });
 
 /** One item of an evaluation suite. */
 export interface TaskItem {
@@ -159,6 +175,11 @@ export class NgramIndex {
   readonly ngrams: number;
   private readonly exact: Map<number, number[]> | null = null;
   readonly bloom: CountingBloom | null = null;
+  /** Scratch buffers, reused from document to document (no allocation per n-gram). */
+  private readonly windows = windows();
+  private keys = new Int32Array(0);
+  private los = new Int32Array(0);
+  private found = new Uint8Array(0);
 
   constructor(
     readonly suites: readonly string[],
@@ -176,15 +197,16 @@ export class NgramIndex {
       if (w.length === 0) return;
       const k = Math.min(o.n, w.length);
       lengths.add(k);
-      eachNgram(w, k, (_i, hi, lo) => {
+      const g = ngramHashes(w, k, this.windows);
+      for (let i = 0; i < g.count; i++) {
         ngrams++;
         if (this.exact) {
-          const key = hashKey(hi, lo);
+          const key = hashKey(g.hi[i] >>> 0, g.lo[i] >>> 0);
           const list = this.exact.get(key);
           if (!list) this.exact.set(key, [idx]);
           else if (list[list.length - 1] !== idx) list.push(idx);
-        } else if (fill) this.bloom?.add(combine(hi, item.suite), lo);
-      });
+        } else if (fill) this.bloom?.add(combine(g.hi[i] >>> 0, item.suite), g.lo[i] >>> 0);
+      }
     });
     this.ngrams = ngrams;
     this.lengths = [...lengths].sort((a, b) => b - a);
@@ -194,20 +216,35 @@ export class NgramIndex {
   matches(w: Words): Match[] {
     const out: Match[] = [];
     for (const k of this.lengths) {
-      eachNgram(w, k, (i, hi, lo) => {
-        let m: Match | null = null;
-        if (this.exact) {
-          const items = this.exact.get(hashKey(hi, lo));
-          if (items) m = { start: w.start[i], end: w.end[i + k - 1], suites: [...new Set(items.map((x) => this.items[x].suite))], items };
-        } else {
-          const bloom = this.bloom as CountingBloom;
-          const suites: number[] = [];
-          for (let s = 0; s < this.suites.length; s++) if (bloom.has(combine(hi, s), lo)) suites.push(s);
-          if (suites.length) m = { start: w.start[i], end: w.end[i + k - 1], suites };
+      const g = ngramHashes(w, k, this.windows);
+      if (this.exact) {
+        for (let i = 0; i < g.count; i++) {
+          const items = this.exact.get(hashKey(g.hi[i] >>> 0, g.lo[i] >>> 0));
+          if (items) out.push({ start: w.start[i], end: w.end[i + k - 1], suites: [...new Set(items.map((x) => this.items[x].suite))], items });
         }
-        if (m) out.push(m);
-      });
+        continue;
+      }
+      // Bloom: every window's key for every suite looked up in one batch (see CountingBloom.hasMany).
+      const bloom = this.bloom as CountingBloom;
+      const S = this.suites.length;
+      const n = g.count * S;
+      if (this.keys.length < n) [this.keys, this.found] = [new Int32Array(2 * n), new Uint8Array(2 * n)];
+      const lo = S === 1 ? g.lo : this.loBySuite(g, S);
+      for (let s = 0; s < S; s++) for (let i = 0; i < g.count; i++) this.keys[s * g.count + i] = combine(g.hi[i] >>> 0, s);
+      bloom.hasMany(this.keys, lo, n, this.found);
+      for (let i = 0; i < g.count; i++) {
+        let suites: number[] | null = null;
+        for (let s = 0; s < S; s++) if (this.found[s * g.count + i]) (suites ??= []).push(s);
+        if (suites) out.push({ start: w.start[i], end: w.end[i + k - 1], suites });
+      }
     }
     return out;
+  }
+
+  /** The windows' low halves repeated once per suite (the keys' second half does not depend on the suite). */
+  private loBySuite(g: Windows, S: number): Int32Array {
+    if (this.los.length < g.count * S) this.los = new Int32Array(2 * g.count * S);
+    for (let s = 0; s < S; s++) this.los.set(g.lo.subarray(0, g.count), s * g.count);
+    return this.los;
   }
 }

@@ -4,7 +4,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import * as z from 'zod';
 import { sampleWebOptions } from '../../../datasets/sample-web/options.js';
 import { loadConfigFile, parseOptions } from '../../core/config.js';
@@ -115,20 +115,28 @@ export function addToolCommands(program: Command): void {
 
   program
     .command('sample-tasks')
-    .summary('write a small multiple-choice task made from real text (UDHR articles), for refinery eval --tasks')
+    .summary('write a multiple-choice task made from real text (UDHR articles, Brown genres), for refinery eval --tasks')
     .description(
-      'Write a multiple-choice task with exact answers, made from real text: for each of the 30 articles of the Universal ' +
-        'Declaration of Human Rights (English), which article says its first sentence, with the right article number ' +
-        'and three others drawn with --seed. One JSON line per question, as refinery eval --tasks and ' +
-        'refinery decontaminate --against read them.',
+      'Write a multiple-choice task with exact answers, made from real text. udhr-articles (default): for each of the 30 ' +
+        'articles of the Universal Declaration of Human Rights (English), which article says its first sentence, with the ' +
+        'right article number and three others drawn with --seed. brown-genres: for each of the Brown corpus\'s 500 texts, ' +
+        'which of its 15 genres the opening of the text is from (four choices), in a seeded order so that any first --size ' +
+        'questions are a random sample. One JSON line per question, as refinery eval --tasks and refinery decontaminate --against read them.',
     )
     .requiredOption('-o, --output <file.jsonl>', 'the file to write')
     .option('--seed <n>', 'seeds the wrong choices and their order', '1')
-    .action(async (values: { output: string; seed: string }) => {
-      const { udhrArticleTasks } = await import('../../../datasets/udhr-articles.js');
-      const tasks = await udhrArticleTasks(Number(values.seed));
+    .addOption(new Option('--task <name>', 'which task').choices(['udhr-articles', 'brown-genres']).default('udhr-articles'))
+    .option('--size <n>', 'write only the first n questions (udhr-articles has 30, brown-genres 500)')
+    .action(async (values: { output: string; seed: string; task: string; size?: string }) => {
+      const size = values.size === undefined ? Number.POSITIVE_INFINITY : Number(values.size);
+      if (values.size !== undefined && !(size >= 1 && Number.isInteger(size))) throw new UserError(`sample-tasks --size ${values.size}: expected a whole number of questions, at least 1`);
+      const tasks =
+        values.task === 'brown-genres'
+          ? (await import('../../../datasets/brown-genres.js')).brownGenreTasks(Number(values.seed))
+          : await (await import('../../../datasets/udhr-articles.js')).udhrArticleTasks(Number(values.seed));
+      const written = tasks.slice(0, size);
       mkdirSync(dirname(values.output), { recursive: true });
-      writeFileSync(values.output, `${tasks.map((t) => JSON.stringify(t)).join('\n')}\n`);
-      console.log(`sample-tasks: ${tasks.length} questions -> ${values.output}`);
+      writeFileSync(values.output, `${written.map((t) => JSON.stringify(t)).join('\n')}\n`);
+      console.log(`sample-tasks: ${written.length} ${values.task} questions -> ${values.output}`);
     });
 }

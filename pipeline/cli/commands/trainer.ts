@@ -5,7 +5,8 @@ import { UserError } from '../../core/errors.js';
 import { formatCount } from '../../core/progress.js';
 import { evalOptions, generateOptions } from '../../../trainer/checkpoint-options.js';
 import { trainOptions as gptTrainOptions } from '../../../trainer/config.js';
-import type { ContaminationSplit, DocsScore, McResult } from '../../../trainer/evaluate.js';
+import type { SuiteResult } from '../../../trainer/eval-suite.js';
+import type { DocsScore, McResult } from '../../../trainer/evaluate.js';
 import { planOptions } from '../../../trainer/plan.js';
 import { sweepOptions } from '../../../trainer/scaling-options.js';
 import { addSchemaFlags } from '../flags.js';
@@ -99,44 +100,64 @@ export function addTrainerCommands(program: Command): void {
 
   const evalCmd = program
     .command('eval')
-    .summary('evaluate a checkpoint: multiple-choice tasks (acc, acc_norm) and perplexity / bits per byte on shards');
+    .summary('evaluate a checkpoint: multiple-choice tasks (acc, acc_norm, bootstrap intervals) and perplexity / bits per byte on shards')
+    .description(
+      'Score multiple-choice tasks (--tasks: files, or directories of them) by the log-likelihood of each choice, as ' +
+        'lm-evaluation-harness does, with --shots worked examples from a dev split never scored, under one or more prompt ' +
+        'templates (--templates, accuracies per template and averaged), each accuracy with a 95% bootstrap interval; and/or ' +
+        'measure loss, perplexity and bits per byte of documents (--data). Several tasks give one table (Markdown; --json for ' +
+        'JSON); -o DIR writes DIR/results.json and DIR/results.md.',
+    );
   // --data takes several directories after it (--data a b), which no schema flag does.
   const pickEval = addSchemaFlags(evalCmd, evalOptions.omit({ data: true }), 'Options:', { required: true });
-  evalCmd.option('--data <dirs...>', evalOptions.shape.data.description).option('--json', 'print JSON');
+  evalCmd
+    .option('--data <dirs...>', evalOptions.shape.data.description)
+    .option('-o, --output <dir>', 'write the task results to DIR/results.json and DIR/results.md (replacing only an earlier eval\'s)')
+    .option('--json', 'print JSON');
   evalCmd.action(async (values: Record<string, unknown>) => {
     const o = parseOptions(evalOptions, { ...pickEval(values), data: values.data }, 'refinery eval');
     if (!o.tasks && !o.data) throw new UserError('refinery eval: give --tasks and/or --data');
     if (o.contamination && !o.tasks) throw new UserError('refinery eval: --contamination splits the --tasks items; give --tasks');
-    const { contaminationSplit, devSplit, multipleChoice, openScorer, readTasks, scoreDocs } = await import('../../../trainer/evaluate.js');
+    if (values.output && !o.tasks) throw new UserError('refinery eval: -o writes the --tasks results; give --tasks');
+    const { pickTemplates } = await import('../../../trainer/templates.js');
+    const { evaluateSuite, suiteTable, taskFiles, writeSuite } = await import('../../../trainer/eval-suite.js');
+    const templates = pickTemplates(o.templates);
+    const files = o.tasks ? taskFiles(o.tasks) : [];
+    const { openScorer, scoreDocs } = await import('../../../trainer/evaluate.js');
     const { readDocs } = await import('../../import/read.js');
-    const tasks = o.tasks ? readTasks(o.tasks) : null;
     const scorer = await openScorer(o.checkpoint, o.tokenizer);
-    const out: { tasks?: McResult; contamination?: ContaminationSplit; data?: DocsScore } = {};
+    let suite: SuiteResult | null = null;
+    let data: DocsScore | null = null;
     try {
-      if (tasks) {
-        const { dev, test } = o.dev ? { dev: readTasks(o.dev), test: tasks } : devSplit(tasks, o.shots, o.seed);
-        const mc = { shots: o.shots, dev, seed: o.seed };
-        out.tasks = multipleChoice(scorer, test, mc);
-        if (o.tasks && o.contamination) out.contamination = contaminationSplit(scorer, tasks, o.tasks, o.contamination, mc, new Set(test));
-      }
-      if (o.data) out.data = await scoreDocs(scorer, readDocs(o.data, 'eval', 'file'), o.max_docs);
+      const log = files.length > 1 ? (line: string) => console.error(line) : undefined;
+      if (files.length) suite = evaluateSuite(scorer, files, o.checkpoint, { shots: o.shots, seed: o.seed, templates, dev: o.dev, contamination: o.contamination }, log);
+      if (o.data) data = await scoreDocs(scorer, readDocs(o.data, 'eval', 'file'), o.max_docs);
     } finally {
       scorer.dispose();
     }
-    const { tasks: t, data: d } = out;
-    if (values.json) console.log(JSON.stringify(out, null, 1));
-    else {
+    const written = suite && values.output ? writeSuite(suite, values.output as string, [...files, ...(o.dev ? [o.dev] : []), ...(o.contamination ? [o.contamination] : [])]) : null;
+    // One task file keeps the shape it always had ({tasks, contamination, data}); several files, or a directory, are a suite.
+    const one = suite && o.tasks?.length === 1 && files[0] === o.tasks[0] ? suite.tasks[0] : null;
+    if (values.json) {
+      const { contamination, ...tasks } = one ?? {};
+      console.log(JSON.stringify(one ? { tasks, contamination, data: data ?? undefined } : { suite: suite ?? undefined, data: data ?? undefined }, null, 1));
+    } else {
       const ci = (r: McResult) => `acc ${r.acc.toFixed(3)} [${r.acc_ci.map((x) => x.toFixed(3)).join(', ')}], acc_norm ${r.acc_norm.toFixed(3)} [${r.acc_norm_ci.map((x) => x.toFixed(3)).join(', ')}] (chance ${r.chance.toFixed(3)})`;
-      if (t) console.log(`eval: ${t.tasks} tasks, ${t.shots}-shot: ${ci(t)}; [95% bootstrap intervals]`);
-      const c = out.contamination;
-      if (c) {
-        for (const [name, r] of [['clean', c.clean], ['contaminated', c.contaminated]] as const) {
-          console.log(`eval: ${name.padEnd(12)} ${r.tasks} tasks: ${r.tasks ? ci(r) : 'none'}`);
+      if (one) {
+        const many = one.templates.length > 1;
+        console.log(`eval: ${one.tasks} tasks, ${one.shots}-shot${many ? `, mean of ${one.templates.length} templates` : ''}: ${ci(one)}; 95% bootstrap intervals, acc's ${one.acc_ci_width.toFixed(3)} wide`);
+        if (many) for (const t of one.templates) console.log(`eval:   ${t.template.padEnd(16)} acc ${t.acc.toFixed(3)} [${t.acc_ci.map((x) => x.toFixed(3)).join(', ')}], acc_norm ${t.acc_norm.toFixed(3)}`);
+        const c = one.contamination;
+        if (c) {
+          for (const [name, r] of [['clean', c.clean], ['contaminated', c.contaminated]] as const) {
+            console.log(`eval: ${name.padEnd(12)} ${r.tasks} tasks: ${r.tasks ? ci(r) : 'none'}`);
+          }
+          console.log(`eval: contaminated = found in at least one of ${c.documents} documents (${c.n}-gram overlap)`);
         }
-        console.log(`eval: contaminated = found in at least one of ${c.documents} documents (${c.n}-gram overlap)`);
-      }
-      if (d) console.log(`eval: ${d.documents} documents, ${formatCount(d.tokens)} tokens: loss ${d.loss.toFixed(4)}, perplexity ${d.perplexity.toFixed(2)}, ${d.bits_per_byte.toFixed(4)} bits/byte`);
+      } else if (suite) console.log(suiteTable(suite));
+      if (data) console.log(`eval: ${data.documents} documents, ${formatCount(data.tokens)} tokens: loss ${data.loss.toFixed(4)}, perplexity ${data.perplexity.toFixed(2)}, ${data.bits_per_byte.toFixed(4)} bits/byte`);
     }
+    if (written) console.error(`eval: results in ${written.json} and ${written.md}`);
   });
 
   const generateCmd = program.command('generate').summary('sample text from a checkpoint');
