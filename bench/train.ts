@@ -54,9 +54,9 @@ function phaseFor(name: string, backend: BackendChoice, native: boolean, threads
     for (let s = 0; s < steps; s++) step();
     const seconds = (performance.now() - start) / 1000;
     const tokensPerS = (steps * B * T) / seconds;
-    const peak = calibrate(B * T, c.d_model, 1);
+    const peak = await calibrate(B * T, c.d_model, 1);
     // Also against a large product ([1024 x 1024] x [1024 x 4096]), the usual "sgemm peak".
-    const large = calibrate(1024, 1024, 1);
+    const large = await calibrate(1024, 1024, 1);
     console.log(
       `  config ${name} on ${b.label}: ${Math.round(tokensPerS).toLocaleString('en')} tokens/s, ${parameterCount(c).toLocaleString('en')} parameters, ` +
         `${(flopsPerToken(c) / 1e6).toFixed(1)} MFLOP/token; matrix products ${(peak / 1e9).toFixed(1)} GFLOP/s at the model's shape, ${(large / 1e9).toFixed(1)} large; ` +

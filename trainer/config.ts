@@ -31,7 +31,7 @@ export const trainOptions = z
     log_every: z.number().int().min(1).default(10).describe('write a metrics line every N steps'),
     checkpoint_every: z.number().int().min(1).default(500).describe('save a checkpoint every N steps (and at the end)'),
     seed: z.number().int().min(0).default(1).describe('initialisation and data order'),
-    backend: z.enum(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto').describe('tensor backend: libtensorflow (when installed), WebAssembly, or plain JavaScript'),
+    backend: z.enum(['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu']).default('auto').describe('tensor backend: libtensorflow (when installed), WebGPU (auto: on a hardware adapter; asked for: also the software one), WebAssembly, or plain JavaScript'),
     native: z.boolean().default(true).describe('use the native kernels (OpenBLAS matrix products, fused attention) when built'),
     threads: z.number().int().min(1).default(1).describe('native kernels: OpenBLAS threads'),
     peak_flops: z.number().positive().optional().describe('the backend\'s matrix-product peak in FLOP/s for MFU (default: measured at start, as --calibrate does)'),

@@ -76,6 +76,13 @@ export function initialValues(c: ModelConfig, seed: number): Map<string, Float32
   return out;
 }
 
+/** Tensors' values by name, read without blocking (a GPU backend cannot read synchronously). */
+export async function readValues(tensors: Map<string, tf.Tensor>): Promise<Map<string, Float32Array>> {
+  const out = new Map<string, Float32Array>();
+  for (const [n, t] of tensors) out.set(n, (await t.data()) as Float32Array);
+  return out;
+}
+
 export class GPT {
   readonly params = new Map<string, tf.Variable>();
   private readonly mask: tf.Tensor2D;
@@ -139,6 +146,7 @@ export class GPT {
     return crossEntropy(this.forward(ids), tf.reshape(targets, [-1]) as tf.Tensor1D);
   }
 
+  /** The weights by name; `readValues(params)` reads them on any backend, a GPU's included. */
   values(): Map<string, Float32Array> {
     return new Map([...this.params].map(([n, v]) => [n, v.dataSync() as Float32Array]));
   }

@@ -205,6 +205,8 @@ export function embed(table: tf.Tensor2D, ids: tf.Tensor1D): tf.Tensor2D {
       value: tf.gather(tbl, idx),
       gradFunc: (dy) => {
         const [V, d] = tbl.shape;
+        // On a GPU the rows are added where they are (tensors there cannot be read synchronously).
+        if (tf.getBackend() === 'webgpu') return [tf.unsortedSegmentSum(dy, idx as tf.Tensor1D, V), tf.zerosLike(idx)];
         const rows = idx.dataSync();
         const g = dy.dataSync();
         const out = new Float32Array(V * d);

@@ -13,41 +13,46 @@ import { useBackend, type Backend } from './backend.js';
 import { checkSameTokenizer, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import type { TrainConfig } from './config.js';
 import { evalBatch, openTokens, trainBatch, type Batch, type TokenStream } from './data.js';
-import { GPT, flopsPerToken, initialValues, parameterCount, type ModelConfig } from './model.js';
+import { GPT, flopsPerToken, initialValues, parameterCount, readValues, type ModelConfig } from './model.js';
 import { mm, releaseKept } from './ops.js';
-import { AdamW, learningRate } from './optimizer.js';
+import { AdamW, gradientNorm, learningRate } from './optimizer.js';
 import { lossSvg, type MetricLine } from './report.js';
 
 /** The backend's matrix-product speed in FLOP/s, on a product shaped like the model's MLP. */
-export function calibrate(rows: number, d: number, seconds = 0.5): number {
-  return tf.tidy(() => {
-    const a = tf.randomNormal([rows, d]);
-    const b = tf.randomNormal([d, 4 * d]);
-    mm(a, b).dataSync();
-    let n = 0;
-    const start = performance.now();
-    while (performance.now() - start < seconds * 1000) {
-      const c = mm(a, b);
-      c.dataSync();
-      c.dispose();
-      n++;
-    }
-    releaseKept();
-    return (2 * rows * d * 4 * d * n) / ((performance.now() - start) / 1000);
-  });
+export async function calibrate(rows: number, d: number, seconds = 0.5): Promise<number> {
+  const a = tf.randomNormal([rows, d]);
+  const b = tf.randomNormal([d, 4 * d]);
+  // Each product is read back (asynchronously: a GPU's tensors cannot be read otherwise), so its time is counted whole.
+  const product = async () => {
+    const c = mm(a, b);
+    await c.data();
+    c.dispose();
+  };
+  await product();
+  let n = 0;
+  const start = performance.now();
+  while (performance.now() - start < seconds * 1000) {
+    await product();
+    n++;
+  }
+  releaseKept();
+  tf.dispose([a, b]);
+  return (2 * rows * d * 4 * d * n) / ((performance.now() - start) / 1000);
 }
 
 const toTensors = (b: Batch, B: number, T: number) => [tf.tensor2d(b.ids, [B, T], 'int32'), tf.tensor2d(b.targets, [B, T], 'int32')] as const;
 
 /** Mean validation loss over the fixed evaluation batches. */
-export function evaluate(model: GPT, val: TokenStream, batches: number, B: number, T: number): number {
+export async function evaluate(model: GPT, val: TokenStream, batches: number, B: number, T: number): Promise<number> {
   let sum = 0;
   for (let j = 0; j < batches; j++) {
-    sum += tf.tidy(() => {
+    const loss = tf.tidy(() => {
       const [x, y] = toTensors(evalBatch(val, j, batches, B, T), B, T);
-      return model.loss(x, y).dataSync()[0];
+      return model.loss(x, y);
     });
     releaseKept();
+    sum += (await loss.data())[0];
+    loss.dispose();
   }
   return sum / batches;
 }
@@ -139,7 +144,7 @@ function resumeOrInit(c: TrainConfig, s: Setup, log: (l: string) => void): Progr
  * One optimizer step: micro-batches (blended with the anneal data from `annealFrom` on) ->
  * gradients, averaged over the micro-batches -> clip -> AdamW at the scheduled rate.
  */
-function optimizerStep(c: TrainConfig, s: Setup, p: Progress, annealFrom: number): { loss: number; lr: number; gradNorm: number } {
+async function optimizerStep(c: TrainConfig, s: Setup, p: Progress, annealFrom: number): Promise<{ loss: number; lr: number; gradNorm: number }> {
   const B = c.batch_size;
   const T = c.context;
   const vars = [...p.gpt.params.values()];
@@ -154,7 +159,7 @@ function optimizerStep(c: TrainConfig, s: Setup, p: Progress, annealFrom: number
       return tf.variableGrads(() => p.gpt.loss(x, y), vars);
     });
     releaseKept();
-    lossSum += value.dataSync()[0];
+    lossSum += (await value.data())[0];
     value.dispose();
     if (!summed) summed = grads;
     else {
@@ -170,7 +175,7 @@ function optimizerStep(c: TrainConfig, s: Setup, p: Progress, annealFrom: number
       g.dispose();
     }
   }
-  const gradNorm = p.opt.step(grads, lr);
+  const gradNorm = p.opt.step(grads, lr, await gradientNorm(grads));
   tf.dispose(Object.values(grads));
   return { loss: lossSum / c.grad_accum, lr, gradNorm };
 }
@@ -188,7 +193,7 @@ interface Meter {
  * After a step: every log_every steps (and at an evaluation or the last step) a metrics line
  * with throughput and MFU; every eval_every steps validation loss, perplexity and bits per byte.
  */
-function record(c: TrainConfig, s: Setup, p: Progress, m: Meter, done: { lr: number; gradNorm: number }, costs: { flops: number; peak: number }, log: (l: string) => void): void {
+async function record(c: TrainConfig, s: Setup, p: Progress, m: Meter, done: { lr: number; gradNorm: number }, costs: { flops: number; peak: number }, log: (l: string) => void): Promise<void> {
   const { step } = p;
   const line: MetricLine = { step, tokens: p.tokens, loss: Number(m.loss.toFixed(5)), lr: Number(done.lr.toPrecision(4)), grad_norm: Number(done.gradNorm.toPrecision(4)) };
   const evalNow = s.val && (step % c.eval_every === 0 || step === c.steps);
@@ -199,7 +204,7 @@ function record(c: TrainConfig, s: Setup, p: Progress, m: Meter, done: { lr: num
     m.windowTokens = 0;
     m.windowSeconds = 0;
     if (evalNow && s.val) {
-      m.val = evaluate(p.gpt, s.val, c.eval_batches, c.batch_size, c.context);
+      m.val = await evaluate(p.gpt, s.val, c.eval_batches, c.batch_size, c.context);
       const b = bitsPerByte(s.val, m.val);
       Object.assign(line, { val_loss: Number(m.val.toFixed(5)), val_ppl: Number(Math.exp(m.val).toFixed(3)), ...(b === null ? {} : { val_bpb: Number(b.toFixed(4)) }) });
     }
@@ -221,16 +226,17 @@ export async function train(c: TrainConfig, log: (l: string) => void = (l) => pr
   const B = c.batch_size;
   const T = c.context;
   const perStep = B * T * c.grad_accum;
-  const costs = { flops: flopsPerToken(model), peak: c.peak_flops ?? calibrate(B * T, model.d_model) };
+  const costs = { flops: flopsPerToken(model), peak: c.peak_flops ?? (await calibrate(B * T, model.d_model)) };
   const params = parameterCount(model);
   log(`train: ${params.toLocaleString('en')} parameters (${model.layers} layers, d ${model.d_model}, ${model.heads} heads, context ${T}, vocabulary ${model.vocab_size}); backend ${backend.label}; matrix-product peak ${(costs.peak / 1e9).toFixed(1)} GFLOP/s`);
   log(`train: ${data.tokens.length.toLocaleString('en')} training tokens${val ? `, ${val.tokens.length.toLocaleString('en')} validation tokens` : ', no validation split'}; ${perStep.toLocaleString('en')} tokens per step, ${c.steps} steps`);
 
-  const save = () =>
+  const save = async () =>
     saveCheckpoint(s.ckptDir, {
       state: { format: 'refinery-gpt-1', model, step: p.step, tokens: p.tokens, seconds: p.seconds, adam_t: p.opt.t, tokenizer: data.tokenizer, tokenizer_id: data.tokenizerId, config: c },
-      weights: p.gpt.values(),
-      ...p.opt.state(),
+      weights: await readValues(p.gpt.params),
+      m: await readValues(p.opt.m),
+      v: await readValues(p.opt.v),
     });
   const m: Meter = { windowTokens: 0, windowSeconds: 0, tokensPerS: 0, loss: Number.NaN, val: null };
   const startTensors = tf.memory().numTensors;
@@ -239,7 +245,7 @@ export async function train(c: TrainConfig, log: (l: string) => void = (l) => pr
     if (c.max_seconds !== undefined && p.seconds >= c.max_seconds) break;
     if (c.stop_after !== undefined && p.step - firstStep >= c.stop_after) break;
     const started = performance.now();
-    const done = optimizerStep(c, s, p, annealFrom);
+    const done = await optimizerStep(c, s, p, annealFrom);
     m.loss = done.loss;
     if (!Number.isFinite(m.loss)) throw new Error(`train: the loss is ${m.loss} at step ${p.step + 1}; lower --lr`);
     const dt = (performance.now() - started) / 1000;
@@ -248,15 +254,15 @@ export async function train(c: TrainConfig, log: (l: string) => void = (l) => pr
     p.seconds += dt;
     m.windowTokens += perStep;
     m.windowSeconds += dt;
-    record(c, s, p, m, done, costs, log);
-    if (p.step % c.checkpoint_every === 0 || p.step === c.steps) save();
+    await record(c, s, p, m, done, costs, log);
+    if (p.step % c.checkpoint_every === 0 || p.step === c.steps) await save();
     if (p.step === 2) {
       // After the first steps every tensor that lives across steps exists: the count must not grow.
       const now = tf.memory().numTensors;
       if (now > startTensors + 4 * p.gpt.params.size) log(`train: warning: ${now - startTensors} tensors more than at the start`);
     }
   }
-  if (p.step < c.steps) save();
+  if (p.step < c.steps) await save();
   const lines = readFileSync(s.metricsFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as MetricLine);
   writeFileSync(join(c.out, 'loss.svg'), lossSvg(lines, `${params.toLocaleString('en')}-parameter GPT: loss by step`));
   const result: TrainResult = {
