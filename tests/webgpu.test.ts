@@ -8,11 +8,15 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it } from 'vitest';
+import { Random } from '../pipeline/core/random.js';
 import { useBackend } from '../trainer/backend.js';
 import { trainOptions } from '../trainer/config.js';
-import { parameterShapes } from '../trainer/model.js';
+import { GPT, initialValues, parameterShapes } from '../trainer/model.js';
+import * as ops from '../trainer/ops.js';
 import { train } from '../trainer/train.js';
+import * as fused from '../trainer/webgpu-kernels.js';
 import { startWebGPU } from '../trainer/webgpu.js';
 import { cleanup, tempDir } from './helpers/cli.js';
 import { checkGradients, overfitOneBatch, tinyModel, writeCounterTokens } from './helpers/gpt.js';
@@ -35,8 +39,46 @@ describe.skipIf(!adapter)(`trainer on WebGPU${adapter ? ` (${adapter.name})` : s
   it('says which adapter it runs on', async () => {
     const b = await useBackend('webgpu');
     expect(b.name).toBe('webgpu');
-    expect(b.label).toBe(`webgpu on ${adapter?.name}`);
+    expect(b.label).toBe(`webgpu on ${adapter?.name} + WGSL kernels`);
+    expect((await useBackend('webgpu', false)).label).toBe(`webgpu on ${adapter?.name}`);
   });
+
+  it('WGSL kernels give the values and gradients of the tfjs ops they replace', async () => {
+    // 70 positions: two workgroups of query rows, several key tiles, a ragged last one.
+    await useBackend('webgpu', false);
+    const [B, T, H, hd, V] = [2, 70, 2, 8, 37];
+    const [N, d] = [B * T, H * hd];
+    const r = new Random(1);
+    const rand = (shape: number[], scale = 1) => tf.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => (r.next() * 2 - 1) * scale), shape);
+    const [qkv, x, g, b, z, w] = [rand([N, 3 * d], 2), rand([N, d]), rand([d]), rand([d]), rand([N, V], 3), rand([N, d])];
+    const targets = tf.tensor1d(Int32Array.from({ length: N }, () => r.int(0, V - 1)), 'int32');
+    // The tfjs GELU the model composes (model.ts), through the model itself with the kernels off.
+    const model = new GPT({ vocab_size: V, context: T, d_model: d, layers: 1, heads: H }, initialValues({ vocab_size: V, context: T, d_model: d, layers: 1, heads: H }, 1));
+    const mask = tf.mul(tf.sub(tf.linalg.bandPart(tf.ones([T, T]), -1, 0), 1), 1e9) as tf.Tensor2D;
+    const geluOps = (a: tf.Tensor) => (model as unknown as { gelu(a: tf.Tensor): tf.Tensor }).gelu(a);
+    const cases: [string, tf.Tensor, (a: tf.Tensor) => tf.Tensor, (a: tf.Tensor) => tf.Tensor][] = [
+      ['attention', qkv, (a) => ops.attention(a as tf.Tensor2D, B, T, H, mask), (a) => fused.attention(a as tf.Tensor2D, B, T, H)],
+      ['layerNorm', x, (a) => ops.layerNorm(a, g, b), (a) => fused.layerNorm(a, g, b)],
+      ['gelu', x, geluOps, (a) => fused.gelu(a)],
+      ['crossEntropy', z, (a) => ops.crossEntropy(a as tf.Tensor2D, targets), (a) => fused.crossEntropy(a as tf.Tensor2D, targets)],
+    ];
+    for (const [name, input, reference, kernel] of cases) {
+      // A weighted sum ([N, d] outputs), so every output element's gradient differs.
+      const loss = (f: (a: tf.Tensor) => tf.Tensor) => (a: tf.Tensor) => {
+        const y = f(a);
+        return y.rank === 0 ? (y as tf.Scalar) : tf.sum(tf.mul(y, w));
+      };
+      const want = tf.valueAndGrad(loss(reference))(input);
+      const got = tf.valueAndGrad(loss(kernel))(input);
+      const [wv, gv, wg, gg] = await Promise.all([want.value.data(), got.value.data(), want.grad.data(), got.grad.data()]);
+      expect(Math.abs(gv[0] - wv[0]), `${name}: value ${gv[0]}, tfjs ops ${wv[0]}`).toBeLessThan(1e-4 * Math.max(1, Math.abs(wv[0])));
+      let worst = 0;
+      for (let i = 0; i < wg.length; i++) worst = Math.max(worst, Math.abs(gg[i] - wg[i]));
+      expect(worst, `${name}: largest gradient difference`).toBeLessThan(1e-5);
+    }
+    ops.releaseKept();
+    model.dispose();
+  }, 120_000);
 
   it('matches finite differences for every parameter', async () => {
     await useBackend('webgpu');

@@ -10,7 +10,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { UserError } from '../pipeline/core/errors.js';
 import { registerGradients } from './gradients.js';
 import { loadNativeBlas } from './native/index.js';
-import { useNativeKernels } from './ops.js';
+import { useGpuKernels, useNativeKernels } from './ops.js';
 import { startWebGPU, type WebGPUAdapter } from './webgpu.js';
 
 export type BackendChoice = 'auto' | 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
@@ -73,8 +73,10 @@ export async function useBackend(choice: BackendChoice = 'auto', native = true, 
       const blas = native && name !== 'tensorflow' && name !== 'webgpu' ? loadNativeBlas() : null;
       if (blas) blas.setThreads(threads);
       useNativeKernels(blas);
+      // On WebGPU, "native" means the project's own WGSL kernels (fused attention, LayerNorm, GELU, cross-entropy).
+      useGpuKernels(name === 'webgpu' && native ? await import('./webgpu-kernels.js') : null);
       const backend: Backend = { name, blasThreads: blas ? threads : 0, label: blas ? `${name} + native kernels (OpenBLAS, ${threads} thread${threads === 1 ? '' : 's'})` : name };
-      if (name === 'webgpu' && adapter) Object.assign(backend, { adapter, label: `webgpu on ${adapter.name}` });
+      if (name === 'webgpu' && adapter) Object.assign(backend, { adapter, label: `webgpu on ${adapter.name}${native ? ' + WGSL kernels' : ''}` });
       current = { request, backend };
       return backend;
     }

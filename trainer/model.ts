@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { Random } from '../pipeline/core/random.js';
-import { attention, crossEntropy, embed, layerNorm, linear, mm } from './ops.js';
+import { attention, crossEntropy, embed, gpuKernels, layerNorm, linear, mm } from './ops.js';
 
 export interface ModelConfig {
   vocab_size: number;
@@ -117,6 +117,8 @@ export class GPT {
   }
 
   private gelu(x: tf.Tensor): tf.Tensor {
+    const gpu = gpuKernels();
+    if (gpu) return gpu.gelu(x);
     // GPT-2's tanh approximation (x*x*x: tf.pow is 4x slower here, measured).
     const inner = tf.mul(tf.add(x, tf.mul(tf.mul(tf.mul(x, x), x), 0.044715)), Math.sqrt(2 / Math.PI));
     return tf.mul(tf.mul(x, 0.5), tf.add(tf.tanh(inner), 1));
