@@ -6,13 +6,14 @@
  * adapter starts (no EGL libraries, optional packages missing); under CI, .ci/run installs
  * them, so there that is an error.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Random } from '../pipeline/core/random.js';
 import { useBackend } from '../trainer/backend.js';
 import { trainOptions } from '../trainer/config.js';
+import { LossScaler } from '../trainer/loss-scale.js';
 import { GPT, initialValues, parameterShapes } from '../trainer/model.js';
 import * as ops from '../trainer/ops.js';
 import { train } from '../trainer/train.js';
@@ -63,7 +64,7 @@ describe.skipIf(!adapter)(`trainer on WebGPU${adapter ? ` (${adapter.name})` : s
       ['crossEntropy', z, (a) => ops.crossEntropy(a as tf.Tensor2D, targets), (a) => fused.crossEntropy(a as tf.Tensor2D, targets)],
     ];
     for (const [name, input, reference, kernel] of cases) {
-      // A weighted sum ([N, d] outputs), so every output element's gradient differs.
+      // A weighted sum of [N, d] outputs, so every output element's gradient differs.
       const loss = (f: (a: tf.Tensor) => tf.Tensor) => (a: tf.Tensor) => {
         const y = f(a);
         return y.rank === 0 ? (y as tf.Scalar) : tf.sum(tf.mul(y, w));
@@ -75,6 +76,14 @@ describe.skipIf(!adapter)(`trainer on WebGPU${adapter ? ` (${adapter.name})` : s
       let worst = 0;
       for (let i = 0; i < wg.length; i++) worst = Math.max(worst, Math.abs(gg[i] - wg[i]));
       expect(worst, `${name}: largest gradient difference`).toBeLessThan(1e-5);
+    }
+    // The matrix-product kernel that --precision f16 uses, here with f32 operands (the same tiles and indexing), in every layout.
+    for (const [ta, tb, batched] of [[false, false, false], [false, true, false], [true, false, false], [true, true, false], [false, true, true], [true, false, true]]) {
+      const a = rand(batched ? [3, ...(ta ? [21, 13] : [13, 21])] : ta ? [21, 13] : [13, 21]);
+      const bm = rand(batched ? [3, ...(tb ? [9, 21] : [21, 9])] : tb ? [9, 21] : [21, 9]);
+      const [want, got] = await Promise.all([tf.matMul(a, bm, ta, tb).data(), fused.matMulTyped(a, bm, ta, tb, 'f32').data()]);
+      expect(got).toHaveLength(want.length);
+      for (let i = 0; i < want.length; i++) expect(Math.abs(got[i] - want[i]), `matMul ${ta} ${tb} ${batched}: [${i}]`).toBeLessThan(1e-5);
     }
     ops.releaseKept();
     model.dispose();
@@ -106,4 +115,53 @@ describe.skipIf(!adapter)(`trainer on WebGPU${adapter ? ` (${adapter.name})` : s
     for (let i = 0; i < 20; i++) expect(Math.abs(a[i] - b[i]) / b[i], `step ${i + 1}: webgpu ${a[i]}, cpu ${b[i]}`).toBeLessThan(1e-3);
     expect(a[19]).toBeLessThan(a[0]);
   }, 120_000);
+  it('refuses --precision f16 with the reason where the adapter lacks shader-f16, and on other backends', async () => {
+    const data = writeCounterTokens(join(dir, 'tokens', 'train'));
+    const base = trainOptions.parse({ data, out: join(dir, 'f16-refused'), context: 8, d_model: 8, layers: 1, heads: 2, batch_size: 2, steps: 1, precision: 'f16', peak_flops: 1e9 });
+    await expect(train({ ...base, backend: 'cpu' }, () => {})).rejects.toThrow(/--precision f16 needs --backend webgpu on an adapter with shader-f16/);
+    if (!adapter?.f16) await expect(train({ ...base, backend: 'webgpu' }, () => {})).rejects.toThrow(/lacks shader-f16/);
+  });
+
+  const noF16 = adapter?.f16 ? '' : ` (skipped: ${adapter?.name} lacks shader-f16)`;
+  describe.skipIf(!adapter?.f16)(`--precision f16${noF16}`, () => {
+    afterAll(() => fused.useHalfPrecision(false));
+
+    it('matches finite differences for every parameter (f16 products: looser tolerance)', async () => {
+      await useBackend('webgpu');
+      fused.useHalfPrecision(true);
+      expect(await checkGradients(tinyModel, 12, 0.1)).toBeGreaterThan(3 * parameterShapes(tinyModel).length);
+      fused.useHalfPrecision(false);
+    }, 120_000);
+
+    it('overfits one batch', async () => {
+      await useBackend('webgpu');
+      fused.useHalfPrecision(true);
+      expect((await overfitOneBatch(40, 3e-2)).loss).toBeLessThan(0.05);
+      fused.useHalfPrecision(false);
+    }, 120_000);
+
+    it("trains 20 steps (with loss scaling) within 1e-2 relative of the CPU backend's f32 losses", async () => {
+      const data = writeCounterTokens(join(dir, 'tokens', 'train'));
+      const base = trainOptions.parse({ data, out: '', context: 16, d_model: 16, layers: 2, heads: 2, batch_size: 4, steps: 20, warmup: 2, lr: 0.01, log_every: 1, eval_every: 100, checkpoint_every: 100, peak_flops: 1e9 });
+      await train({ ...base, backend: 'webgpu', precision: 'f16', out: join(dir, 'webgpu-f16') }, () => {});
+      if (!existsSync(join(dir, 'cpu', 'metrics.jsonl'))) await train({ ...base, backend: 'cpu', native: false, out: join(dir, 'cpu') }, () => {});
+      const [a, b] = [losses(join(dir, 'webgpu-f16')), losses(join(dir, 'cpu'))];
+      for (let i = 0; i < 20; i++) expect(Math.abs(a[i] - b[i]) / b[i], `step ${i + 1}: f16 ${a[i]}, cpu ${b[i]}`).toBeLessThan(1e-2);
+    }, 120_000);
+  });
+});
+
+describe('loss scaling (--precision f16)', () => {
+  it('halves the scale and skips the step on an overflow, doubles it after a run of good steps', () => {
+    const s = new LossScaler(1024, 3);
+    expect(s.update(true)).toBe(true);
+    expect(s.update(false)).toBe(false);
+    expect(s.scale).toBe(512);
+    expect([s.update(true), s.update(true)]).toEqual([true, true]);
+    expect(s.scale).toBe(512);
+    expect(s.update(true)).toBe(true);
+    expect(s.scale).toBe(1024);
+    for (let i = 0; i < 20; i++) s.update(false);
+    expect(s.scale).toBe(1);
+  });
 });

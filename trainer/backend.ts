@@ -10,7 +10,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { UserError } from '../pipeline/core/errors.js';
 import { registerGradients } from './gradients.js';
 import { loadNativeBlas } from './native/index.js';
-import { useGpuKernels, useNativeKernels } from './ops.js';
+import { gpuKernels, useGpuKernels, useNativeKernels } from './ops.js';
 import { startWebGPU, type WebGPUAdapter } from './webgpu.js';
 
 export type BackendChoice = 'auto' | 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
@@ -84,4 +84,16 @@ export async function useBackend(choice: BackendChoice = 'auto', native = true, 
   // tfjs is left on whichever backend it last managed to set; say so rather than keep the old answer.
   current = null;
   throw new UserError(`no tensor backend could start (tried ${want.join(', ')})`);
+}
+
+/**
+ * --precision: f16 runs the matrix products in 16 bits on WebGPU adapters with shader-f16, and
+ * is refused anywhere else with the reason; f32 turns it off.
+ */
+export async function usePrecision(precision: 'f32' | 'f16', backend: Backend): Promise<void> {
+  const half = precision === 'f16';
+  if (half && backend.name !== 'webgpu') throw new UserError(`--precision f16 needs --backend webgpu on an adapter with shader-f16 (this run's backend: ${backend.label})`);
+  if (half && !backend.adapter?.f16) throw new UserError(`--precision f16: the WebGPU adapter ${backend.adapter?.name} lacks shader-f16 (16-bit floats in shaders); use --precision f32`);
+  if (half && !gpuKernels()) throw new UserError('--precision f16 runs through the WGSL kernels: drop --no-native');
+  if (backend.name === 'webgpu') (await import('./webgpu-kernels.js')).useHalfPrecision(half);
 }

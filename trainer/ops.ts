@@ -67,6 +67,7 @@ function tensorFilledBy(shape: number[], fill: (out: Float32Array) => void): tf.
 }
 
 function forward(a: tf.Tensor, b: tf.Tensor, transA: boolean, transB: boolean): tf.Tensor {
+  if (gpu) return gpu.matMul(a, b, transA, transB);
   const sgemm = kernels?.sgemm;
   if (sgemm) {
     const batch = a.rank === 3 ? a.shape[0] : 1;

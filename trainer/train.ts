@@ -9,12 +9,13 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } fr
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../pipeline/core/errors.js';
-import { useBackend, type Backend } from './backend.js';
+import { useBackend, usePrecision, type Backend } from './backend.js';
 import { checkSameTokenizer, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import type { TrainConfig } from './config.js';
 import { evalBatch, openTokens, trainBatch, type Batch, type TokenStream } from './data.js';
 import { GPT, flopsPerToken, initialValues, parameterCount, readValues, type ModelConfig } from './model.js';
 import { mm, releaseKept } from './ops.js';
+import { LossScaler } from './loss-scale.js';
 import { AdamW, gradientNorm, learningRate } from './optimizer.js';
 import { lossSvg, type MetricLine } from './report.js';
 
@@ -99,6 +100,8 @@ function setup(c: TrainConfig): Setup {
 interface Progress {
   gpt: GPT;
   opt: AdamW;
+  /** --precision f16: the loss scale (null in f32). */
+  scaler?: LossScaler | null;
   step: number;
   tokens: number;
   seconds: number;
@@ -154,12 +157,13 @@ async function optimizerStep(c: TrainConfig, s: Setup, p: Progress, annealFrom: 
   for (let micro = 0; micro < c.grad_accum; micro++) {
     const blend = s.anneal && p.step >= annealFrom ? { stream: s.anneal, share: c.anneal_share } : undefined;
     const batch = trainBatch(s.data, c.seed, p.step, micro, B, T, blend);
+    const scale = p.scaler?.scale ?? 1;
     const { value, grads } = tf.tidy(() => {
       const [x, y] = toTensors(batch, B, T);
-      return tf.variableGrads(() => p.gpt.loss(x, y), vars);
+      return tf.variableGrads(() => (scale === 1 ? p.gpt.loss(x, y) : tf.mul(p.gpt.loss(x, y), scale)), vars);
     });
     releaseKept();
-    lossSum += (await value.data())[0];
+    lossSum += (await value.data())[0] / scale;
     value.dispose();
     if (!summed) summed = grads;
     else {
@@ -169,13 +173,21 @@ async function optimizerStep(c: TrainConfig, s: Setup, p: Progress, annealFrom: 
     }
   }
   const grads = summed as Record<string, tf.Tensor>;
-  if (c.grad_accum > 1) {
+  // Averaged over micro-batches, and the loss scale taken out.
+  const divisor = c.grad_accum * (p.scaler?.scale ?? 1);
+  if (divisor !== 1) {
     for (const [n, g] of Object.entries(grads)) {
-      grads[n] = tf.div(g, c.grad_accum);
+      grads[n] = tf.div(g, divisor);
       g.dispose();
     }
   }
-  const gradNorm = p.opt.step(grads, lr, await gradientNorm(grads));
+  const norm = await gradientNorm(grads);
+  if (p.scaler && !p.scaler.update(Number.isFinite(norm))) {
+    // An overflow in 16 bits: no update this step, a smaller scale for the next.
+    tf.dispose(Object.values(grads));
+    return { loss: lossSum / c.grad_accum, lr, gradNorm: norm };
+  }
+  const gradNorm = p.opt.step(grads, lr, norm);
   tf.dispose(Object.values(grads));
   return { loss: lossSum / c.grad_accum, lr, gradNorm };
 }
@@ -217,8 +229,10 @@ const bitsPerByte = (val: TokenStream | null, loss: number) => (val?.bytesPerTok
 
 export async function train(c: TrainConfig, log: (l: string) => void = (l) => process.stderr.write(`${l}\n`)): Promise<TrainResult> {
   const backend: Backend = await useBackend(c.backend, c.native, c.threads);
+  await usePrecision(c.precision, backend);
   const s = setup(c);
   const p = resumeOrInit(c, s, log);
+  if (c.precision === 'f16') p.scaler = new LossScaler();
   const { data, val, model } = s;
   // Annealing: the whole run when it continues a checkpoint, else WSD's decay phase (or the cosine's last share).
   const annealFrom = c.resume_from ? 0 : c.steps - Math.max(1, Math.round(c.steps * c.decay_frac));
@@ -228,7 +242,7 @@ export async function train(c: TrainConfig, log: (l: string) => void = (l) => pr
   const perStep = B * T * c.grad_accum;
   const costs = { flops: flopsPerToken(model), peak: c.peak_flops ?? (await calibrate(B * T, model.d_model)) };
   const params = parameterCount(model);
-  log(`train: ${params.toLocaleString('en')} parameters (${model.layers} layers, d ${model.d_model}, ${model.heads} heads, context ${T}, vocabulary ${model.vocab_size}); backend ${backend.label}; matrix-product peak ${(costs.peak / 1e9).toFixed(1)} GFLOP/s`);
+  log(`train: ${params.toLocaleString('en')} parameters (${model.layers} layers, d ${model.d_model}, ${model.heads} heads, context ${T}, vocabulary ${model.vocab_size}); backend ${backend.label}${c.precision === 'f16' ? ', f16 matrix products' : ''}; matrix-product peak ${(costs.peak / 1e9).toFixed(1)} GFLOP/s`);
   log(`train: ${data.tokens.length.toLocaleString('en')} training tokens${val ? `, ${val.tokens.length.toLocaleString('en')} validation tokens` : ', no validation split'}; ${perStep.toLocaleString('en')} tokens per step, ${c.steps} steps`);
 
   const save = async () =>

@@ -431,3 +431,64 @@ export function attention(qkv: tf.Tensor2D, B: number, T: number, H: number): tf
   });
   return op(qkv) as tf.Tensor2D;
 }
+
+// ---- matrix products, optionally in f16 -------------------------------------------------
+
+/** Output tile edge of the matrix-product kernel: 8 x 8 invocations, one output each. */
+const MT = 8;
+
+/**
+ * op(a) @ op(b) for 2-D or batched 3-D float32 tensors, with operands rounded to `type` in
+ * workgroup memory and multiplied in it, accumulated in f32: with f16 this is mixed precision
+ * (what tensor cores do); tensors stay float32 in memory, as tfjs has no 16-bit dtype. f32
+ * gives tfjs's own product and is what lets this kernel be checked on adapters without f16.
+ */
+export function matMulTyped(a: tf.Tensor, b: tf.Tensor, transA: boolean, transB: boolean, type: 'f16' | 'f32'): tf.Tensor {
+  const batch = a.rank === 3 ? a.shape[0] : b.rank === 3 ? b.shape[0] : 1;
+  const [ar, ac] = a.shape.slice(-2);
+  const [br, bc] = b.shape.slice(-2);
+  const [M, K, N] = [transA ? ac : ar, transA ? ar : ac, transB ? br : bc];
+  // Element (r, c) of op(X) for X stored [rows, cols] (batched: within batch bt; a 2-D X is shared by every batch).
+  const at = (name: string, x: tf.Tensor, trans: boolean, cols: number, r: string, c: string) =>
+    `${name}[${x.rank === 3 ? `bt * ${x.size / x.shape[0]} + ` : ''}${trans ? `${c} * ${cols} + ${r}` : `${r} * ${cols} + ${c}`}]`;
+  const out = a.rank === 3 || b.rank === 3 ? [batch, M, N] : [M, N];
+  const body = `
+  let tid = i32(localId.x);
+  let bt = wg.z;
+  let tr = wg.y * ${MT} + tid / ${MT};
+  let tc = wg.x * ${MT} + tid % ${MT};
+  var acc = 0.0;
+  for (var k0 = 0; k0 < ${K}; k0 += ${MT}) {
+    // Each invocation loads one element of each tile; outside the matrices (clamped reads) it loads 0.
+    let ak = min(k0 + tid % ${MT}, ${K - 1});
+    let ar = min(tr, ${M - 1});
+    aTile[tid] = select(T(0.0), T(${at('A', a, transA, ac, 'ar', 'ak')}), tr < ${M} && k0 + tid % ${MT} < ${K});
+    let bk = min(k0 + tid / ${MT}, ${K - 1});
+    let bc = min(tc, ${N - 1});
+    bTile[tid] = select(T(0.0), T(${at('B', b, transB, bc, 'bk', 'bc')}), tc < ${N} && k0 + tid / ${MT} < ${K});
+    workgroupBarrier();
+    var part = T(0.0);
+    for (var k = 0; k < ${MT}; k++) { part += aTile[(tid / ${MT}) * ${MT} + k] * bTile[k * ${MT} + tid % ${MT}]; }
+    acc += f32(part);
+    workgroupBarrier();
+  }
+  if (tr < ${M} && tc < ${N}) { result[bt * ${M * N} + tr * ${N} + tc] = acc; }`;
+  const prelude = `
+${type === 'f16' ? '// refinery:f16' : ''}
+alias T = ${type};
+var<workgroup> aTile: array<T, ${MT * MT}>;
+var<workgroup> bTile: array<T, ${MT * MT}>;`;
+  const program: [number, number, number] = [Math.ceil(N / MT), Math.ceil(M / MT), batch];
+  return run(`mm_${type}_${transA}_${transB}`, [a, b], ['A', 'B'], out, program, body, prelude);
+}
+
+/** Whether matrix products run in f16 (--precision f16, on adapters with shader-f16). */
+let half = false;
+export function useHalfPrecision(on: boolean): void {
+  half = on;
+}
+
+/** op(a) @ op(b): tfjs's kernel (it takes the transposes as they are), or the f16 one under --precision f16. */
+export function matMul(a: tf.Tensor, b: tf.Tensor, transA: boolean, transB: boolean): tf.Tensor {
+  return half ? matMulTyped(a, b, transA, transB, 'f16') : tf.matMul(a, b, transA, transB);
+}

@@ -136,6 +136,13 @@ export function startWebGPU(allowSoftware: boolean, why: (reason: string) => voi
         maxStorageBuffersPerShaderStage: l.maxStorageBuffersPerShaderStage,
       },
     });
+    if (info.f16) {
+      // WGSL wants `enable f16;` before anything else, and tfjs writes a shader's beginning itself:
+      // the project's f16 kernels carry a marker, and the directive goes in front of those.
+      const d = device as unknown as { createShaderModule(desc: { code: string }): unknown };
+      const create = d.createShaderModule.bind(device);
+      d.createShaderModule = (desc) => create(desc.code.includes('// refinery:f16') ? { ...desc, code: `enable f16;\n${desc.code}` } : desc);
+    }
     // A shader or validation error would otherwise only show as wrong numbers.
     device.addEventListener?.('uncapturederror', (e) => process.stderr.write(`webgpu: ${e.error.message}\n`));
     const nav = ((globalThis as { navigator?: object }).navigator ??= {}) as Record<string, unknown>;
