@@ -6,6 +6,7 @@
  * adapter starts (no EGL libraries, optional packages missing); under CI, .ci/run installs
  * them, so there that is an error.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -19,7 +20,7 @@ import * as ops from '../trainer/ops.js';
 import { train } from '../trainer/train.js';
 import * as fused from '../trainer/webgpu-kernels.js';
 import { startWebGPU } from '../trainer/webgpu.js';
-import { cleanup, tempDir } from './helpers/cli.js';
+import { cleanup, cli, cliOk, repoRoot, tempDir } from './helpers/cli.js';
 import { checkGradients, overfitOneBatch, tinyModel, writeCounterTokens } from './helpers/gpt.js';
 
 let why = '';
@@ -121,6 +122,26 @@ describe.skipIf(!adapter)(`trainer on WebGPU${adapter ? ` (${adapter.name})` : s
     await expect(train({ ...base, backend: 'cpu' }, () => {})).rejects.toThrow(/--precision f16 needs --backend webgpu on an adapter with shader-f16/);
     if (!adapter?.f16) await expect(train({ ...base, backend: 'webgpu' }, () => {})).rejects.toThrow(/lacks shader-f16/);
   });
+
+  it('refinery train --backend webgpu through the CLI: says the adapter, trains, refuses f16 with exit 2 where unsupported', () => {
+    const data = writeCounterTokens(join(dir, 'tokens', 'train'));
+    const flags = ['--data', data, '--context', '8', '--d-model', '8', '--layers', '1', '--heads', '2', '--batch-size', '2', '--steps', '3', '--warmup', '1', '--peak-flops', '1e9', '--backend', 'webgpu'];
+    const r = cliOk(['train', ...flags, '--out', join(dir, 'cli')]);
+    expect(r.stderr).toContain(`backend webgpu on ${adapter?.name} + WGSL kernels`);
+    expect(r.stdout).toMatch(/train: 3 steps/);
+    if (!adapter?.f16) {
+      const f16 = cli(['train', ...flags, '--out', join(dir, 'cli-f16'), '--precision', 'f16']);
+      expect(f16.code).toBe(2);
+      expect(f16.stderr).toContain('lacks shader-f16');
+    }
+  }, 120_000);
+
+  it('npm run bench -- gpu --quick: tokens/s on this adapter', () => {
+    // f32 only and no PyTorch here: the f16 refusal is checked through the CLI above, and each phase is a process.
+    const r = spawnSync(process.execPath, [join(repoRoot, 'dist', 'bench', 'run.js'), 'gpu', '--quick', '--precisions', 'f32', '--no-pytorch'], { cwd: repoRoot, encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/quick f32 on webgpu on .*: [\d,]+ tokens\/s/);
+  }, 120_000);
 
   const noF16 = adapter?.f16 ? '' : ` (skipped: ${adapter?.name} lacks shader-f16)`;
   describe.skipIf(!adapter?.f16)(`--precision f16${noF16}`, () => {
