@@ -1,0 +1,16 @@
+import * as tf from '@tensorflow/tfjs-core';
+const D = '/work/wt-webgpu/dist/';
+const { useBackend } = await import(D + 'trainer/backend.js');
+const { GPT, initialValues } = await import(D + 'trainer/model.js');
+const { releaseKept } = await import(D + 'trainer/ops.js');
+const { AdamW, gradientNorm } = await import(D + 'trainer/optimizer.js');
+const [backend, native] = [process.argv[2], process.argv[3] === 'true'];
+const b = await useBackend(backend, native);
+const c = { vocab_size: 512, context: 64, d_model: 64, layers: 2, heads: 4 }; const B = 4, T = c.context;
+const gpt = new GPT(c, initialValues(c, 1)); const opt = new AdamW(gpt.params, { beta1: 0.9, beta2: 0.95, eps: 1e-8, weight_decay: 0.1, grad_clip: 1 });
+const x = tf.tensor2d(Int32Array.from({ length: B * T }, (_, i) => (i * 7) % 512), [B, T], 'int32'); const y = tf.tensor2d(Int32Array.from({ length: B * T }, (_, i) => (i * 11) % 512), [B, T], 'int32');
+const vars = [...gpt.params.values()];
+const step = async () => { const { value, grads } = tf.variableGrads(() => gpt.loss(x, y), vars); releaseKept(); const [l] = await value.data(); value.dispose(); opt.step(grads, 1e-3, await gradientNorm(grads)); tf.dispose(Object.values(grads)); return l; };
+await step(); await step();
+const t0 = performance.now(); let l; for (let i = 0; i < 5; i++) l = await step();
+console.log(b.label, Math.round(5 * B * T / ((performance.now() - t0) / 1000)), 'tokens/s', l);
