@@ -15,12 +15,12 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../pipeline/core/errors.js';
-import { Random } from '../pipeline/core/random.js';
 import { useBackend, usePrecision } from '../trainer/backend.js';
-import { GPT, flopsPerToken, initialValues, parameterCount, type ModelConfig } from '../trainer/model.js';
+import { flopsPerToken, parameterCount, type ModelConfig } from '../trainer/model.js';
 import { releaseKept } from '../trainer/ops.js';
-import { AdamW, gradientNorm } from '../trainer/optimizer.js';
+import { gradientNorm } from '../trainer/optimizer.js';
 import { arg, isolated, type PhaseFn } from './harness.js';
+import { benchModel } from './train.js';
 
 const SHAPES: Record<string, { model: ModelConfig; batch: number }> = {
   quick: { model: { vocab_size: 64, context: 32, d_model: 32, layers: 2, heads: 2 }, batch: 2 },
@@ -59,12 +59,7 @@ function phaseFor(shape: string, precision: 'f32' | 'f16', steps: number, batch:
       console.log(`  ${shape} ${precision}: skipped: ${err.message}`);
       return { bytes: 0, docs: 0 };
     }
-    const gpt = new GPT(c, initialValues(c, 1));
-    const opt = new AdamW(gpt.params, { beta1: 0.9, beta2: 0.95, eps: 1e-8, weight_decay: 0.1, grad_clip: 1 });
-    const r = new Random(1);
-    const x = tf.tensor2d(Int32Array.from({ length: B * T }, () => r.int(0, c.vocab_size - 1)), [B, T], 'int32');
-    const y = tf.tensor2d(Int32Array.from({ length: B * T }, () => r.int(0, c.vocab_size - 1)), [B, T], 'int32');
-    const vars = [...gpt.params.values()];
+    const { gpt, opt, x, y, vars } = benchModel(c, B);
     // A whole training step, read back (loss and gradient norm), as the trainer takes it. f16's loss scale is left
     // out: it is one multiplication each way.
     const step = async () => {

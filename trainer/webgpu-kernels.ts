@@ -261,6 +261,41 @@ fn qAt(b: i32, t: i32, h: i32) -> i32 { return (b * T + t) * 3 * D + h * HD; }
 fn kAt(b: i32, t: i32, h: i32) -> i32 { return (b * T + t) * 3 * D + D + h * HD; }
 fn vAt(b: i32, t: i32, h: i32) -> i32 { return (b * T + t) * 3 * D + 2 * D + h * HD; }`;
 
+/** Key and value tiles in workgroup memory, for the kernels that walk a query row's keys (forward and dq). */
+const keyValueTiles = (hd: number) => `
+var<workgroup> kTile: array<f32, ${TILE * hd}>;
+var<workgroup> vTile: array<f32, ${TILE * hd}>;
+// Rows k0 .. k0 + TILE of k and v for (sequence b, head h), loaded together by the workgroup's invocations.
+fn loadKeyValueTile(b: i32, h: i32, k0: i32, tid: i32) {
+  for (var i = tid; i < TILE * HD; i += ${WG}) {
+    let j = k0 + i / HD;
+    if (j < T) {
+      kTile[i] = QKV[kAt(b, j, h) + i % HD];
+      vTile[i] = QKV[vAt(b, j, h) + i % HD];
+    }
+  }
+}`;
+
+/**
+ * The loop of the kernels that walk each query row's keys: key tiles up to the workgroup's last
+ * row (causal), each loaded once for all 64 queries; `inner` runs for each key j <= t (its row
+ * jj of the tiles).
+ */
+const overVisibleKeys = (inner: string) => `
+  let keyEnd = min(T, row0 + ${WG});
+  for (var k0 = 0; k0 < keyEnd; k0 += TILE) {
+    loadKeyValueTile(b, h, k0, tid);
+    workgroupBarrier();
+    if (t < T) {
+      for (var jj = 0; jj < TILE; jj++) {
+        let j = k0 + jj;
+        if (j > t) { break; }
+${inner}
+      }
+    }
+    workgroupBarrier();
+  }`;
+
 /** Workgroups: 64 rows of one (sequence, head) each. */
 const attentionDispatch = ({ B, T, H }: AttentionShape): [number, number, number] => [Math.ceil(T / WG), H, B];
 const attentionIds = `
@@ -282,21 +317,7 @@ function attentionForward(qkv: tf.Tensor, s: AttentionShape): tf.Tensor {
   if (t < T) { for (var e = 0; e < HD; e++) { q[e] = QKV[qAt(b, t, h) + e] * SCALE; } }
   var m = -3.4e38;
   var l = 0.0;
-  // Key tiles up to the workgroup's last row (causal), each loaded once for all 64 queries.
-  let keyEnd = min(T, row0 + ${WG});
-  for (var k0 = 0; k0 < keyEnd; k0 += TILE) {
-    for (var i = tid; i < TILE * HD; i += ${WG}) {
-      let j = k0 + i / HD;
-      if (j < T) {
-        kTile[i] = QKV[kAt(b, j, h) + i % HD];
-        vTile[i] = QKV[vAt(b, j, h) + i % HD];
-      }
-    }
-    workgroupBarrier();
-    if (t < T) {
-      for (var jj = 0; jj < TILE; jj++) {
-        let j = k0 + jj;
-        if (j > t) { break; }
+${overVisibleKeys(`
         var sc = 0.0;
         for (var e = 0; e < HD; e++) { sc += q[e] * kTile[jj * HD + e]; }
         // Online softmax: rescale what was summed when the running maximum grows.
@@ -306,17 +327,12 @@ function attentionForward(qkv: tf.Tensor, s: AttentionShape): tf.Tensor {
         l = l * corr + p;
         for (var e = 0; e < HD; e++) { acc[e] = acc[e] * corr + p * vTile[jj * HD + e]; }
         m = mNew;
-      }
-    }
-    workgroupBarrier();
-  }
+`)}
   if (t < T) {
     let out = (b * T + t) * (D + H);
     for (var e = 0; e < HD; e++) { result[out + h * HD + e] = acc[e] / l; }
     result[out + D + h] = m + log(l);
-  }`, `${attentionCommon(s)}
-var<workgroup> kTile: array<f32, ${TILE * hd}>;
-var<workgroup> vTile: array<f32, ${TILE * hd}>;`);
+  }`, attentionCommon(s) + keyValueTiles(hd));
 }
 
 /** dq [B*T, d]: per query row, over its keys (tiles of k and v in workgroup memory). */
@@ -333,32 +349,14 @@ function attentionDq(qkv: tf.Tensor, dy: tf.Tensor, lse: tf.Tensor, delta: tf.Te
     lRow = L[(b * T + t) * H + h];
     dRow = DELTA[(b * T + t) * H + h];
   }
-  let keyEnd = min(T, row0 + ${WG});
-  for (var k0 = 0; k0 < keyEnd; k0 += TILE) {
-    for (var i = tid; i < TILE * HD; i += ${WG}) {
-      let j = k0 + i / HD;
-      if (j < T) {
-        kTile[i] = QKV[kAt(b, j, h) + i % HD];
-        vTile[i] = QKV[vAt(b, j, h) + i % HD];
-      }
-    }
-    workgroupBarrier();
-    if (t < T) {
-      for (var jj = 0; jj < TILE; jj++) {
-        let j = k0 + jj;
-        if (j > t) { break; }
+${overVisibleKeys(`
         var sc = 0.0;
         var dp = 0.0;
         for (var e = 0; e < HD; e++) { sc += q[e] * kTile[jj * HD + e]; dp += dO[e] * vTile[jj * HD + e]; }
         let ds = exp(sc - lRow) * (dp - dRow);
         for (var e = 0; e < HD; e++) { dq[e] += ds * kTile[jj * HD + e]; }
-      }
-    }
-    workgroupBarrier();
-  }
-  if (t < T) { for (var e = 0; e < HD; e++) { result[(b * T + t) * D + h * HD + e] = dq[e] * SCALE; } }`, `${attentionCommon(s)}
-var<workgroup> kTile: array<f32, ${TILE * hd}>;
-var<workgroup> vTile: array<f32, ${TILE * hd}>;`);
+`)}
+  if (t < T) { for (var e = 0; e < HD; e++) { result[(b * T + t) * D + h * HD + e] = dq[e] * SCALE; } }`, attentionCommon(s) + keyValueTiles(hd));
 }
 
 /** dk and dv [B*T, 2d] (k's columns, then v's): per key row, over the queries that see it. */
