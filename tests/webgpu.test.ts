@@ -17,6 +17,7 @@ import { trainOptions } from '../trainer/config.js';
 import { LossScaler } from '../trainer/loss-scale.js';
 import { GPT, initialValues, parameterShapes } from '../trainer/model.js';
 import * as ops from '../trainer/ops.js';
+import { AdamW, gradientNorm } from '../trainer/optimizer.js';
 import { train } from '../trainer/train.js';
 import * as fused from '../trainer/webgpu-kernels.js';
 import { startWebGPU } from '../trainer/webgpu.js';
@@ -86,6 +87,21 @@ describe.skipIf(!adapter)(`trainer on WebGPU${adapter ? ` (${adapter.name})` : s
       expect(got).toHaveLength(want.length);
       for (let i = 0; i < want.length; i++) expect(Math.abs(got[i] - want[i]), `matMul ${ta} ${tb} ${batched}: [${i}]`).toBeLessThan(1e-5);
     }
+    // AdamW: two steps (clipped, with weight decay) by the kernels against the tfjs ops of optimizer.ts.
+    const start = await rand([40, 24]).data();
+    const grads = [rand([40, 24]), rand([40, 24], 3)];
+    const [viaOps, viaKernel] = [tf.variable(tf.tensor(start, [40, 24]), true, 'adam.fc.w'), tf.variable(tf.tensor(start, [40, 24]), true, 'kernel.fc.w')];
+    const opt = new AdamW(new Map([['adam.fc.w', viaOps]]), { beta1: 0.9, beta2: 0.95, eps: 1e-8, weight_decay: 0.1, grad_clip: 1 });
+    const [mk, vk] = [tf.variable(tf.zerosLike(viaKernel)), tf.variable(tf.zerosLike(viaKernel))];
+    for (const [t, g] of grads.entries()) {
+      const norm = await gradientNorm({ g });
+      opt.step({ 'adam.fc.w': g }, 1e-2, norm);
+      fused.adamW(viaKernel, g, mk, vk, { clip: Math.min(1, 1 / norm), lr: 1e-2, beta1: 0.9, beta2: 0.95, eps: 1e-8, decay: 0.1, c1: 1 - 0.9 ** (t + 1), c2: 1 - 0.95 ** (t + 1) });
+    }
+    const [want, got] = [await viaOps.data(), await viaKernel.data()];
+    for (let i = 0; i < want.length; i++) expect(Math.abs(got[i] - want[i]), `AdamW [${i}]`).toBeLessThan(1e-6);
+    tf.dispose([viaOps, viaKernel, mk, vk, ...grads]);
+    opt.dispose();
     ops.releaseKept();
     model.dispose();
   }, 120_000);

@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { decays } from './model.js';
+import { gpuKernels } from './ops.js';
 
 export interface AdamWConfig {
   beta1: number;
@@ -88,10 +89,16 @@ export class AdamW {
     const { beta1: b1, beta2: b2, eps, weight_decay: wd } = this.c;
     const c1 = 1 - b1 ** this.t;
     const c2 = 1 - b2 ** this.t;
+    const fused = gpuKernels()?.adamW;
     tf.tidy(() => {
       for (const [name, p] of this.params) {
         const g0 = grads[name];
         if (!g0) throw new Error(`no gradient for ${name}`);
+        if (fused) {
+          // On WebGPU: one kernel per moment and one for the parameter (trainer/webgpu-kernels.ts).
+          fused(p, g0, this.m.get(name) as tf.Variable, this.v.get(name) as tf.Variable, { clip, lr, beta1: b1, beta2: b2, eps, decay: wd > 0 && decays(name) ? wd : 0, c1, c2 });
+          continue;
+        }
         const g = clip === 1 ? g0 : tf.mul(g0, clip);
         const m = this.m.get(name) as tf.Variable;
         const v = this.v.get(name) as tf.Variable;

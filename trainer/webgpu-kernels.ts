@@ -3,7 +3,8 @@
  * softmax cross-entropy, and fused causal attention (flash-style: key/value tiles in workgroup
  * memory, an online softmax, only the log-sum-exp of each row kept for the backward pass, never
  * the T x T scores). Composed from tfjs ops, each of these is several dispatches and full-size
- * temporaries; here each direction is one to three dispatches.
+ * temporaries; here each direction is one to three dispatches. Also the AdamW update, and the
+ * tiled matrix product that --precision f16 runs in 16 bits.
  *
  * The kernels run through tfjs-backend-webgpu's `runWebGPUProgram`, which writes the shader's
  * prelude (bindings `result` and one array per input name, uniforms) around `getUserCode()`.
@@ -14,6 +15,7 @@ import * as tf from '@tensorflow/tfjs-core';
 /** The part of tfjs-backend-webgpu's program interface used here. */
 interface Program {
   variableNames: string[];
+  uniforms?: string;
   outputShape: number[];
   shaderKey: string;
   dispatchLayout: { x: number[] };
@@ -23,7 +25,7 @@ interface Program {
   getUserCode(): string;
 }
 interface WebGPUBackendLike {
-  runWebGPUProgram(p: Program, inputs: tf.TensorInfo[], dtype: 'float32'): tf.TensorInfo;
+  runWebGPUProgram(p: Program, inputs: tf.TensorInfo[], dtype: 'float32', uniforms?: { type: 'float32'; data: number[] }[]): tf.TensorInfo;
 }
 
 const WG = 64;
@@ -32,10 +34,17 @@ const TILE = 32;
 /** Head sizes up to this run fused; larger ones fall back to tfjs ops (private arrays of this length per thread). */
 export const maxHeadSize = 128;
 
-/** Runs WGSL `body` (inside `fn main(index: i32)`, `index` the global invocation) and returns its output as a tensor. */
-function run(key: string, inputs: tf.Tensor[], names: string[], outputShape: number[], dispatch: [number, number, number], body: string, prelude = ''): tf.Tensor {
+/**
+ * Runs WGSL `body` (inside `fn main(index: i32)`, `index` the global invocation) and returns its
+ * output as a tensor. `floats` are f32 uniforms by name (`uniforms.name`): values that change
+ * from call to call without compiling a new shader.
+ */
+function run(key: string, inputs: tf.Tensor[], names: string[], outputShape: number[], dispatch: [number, number, number], body: string, prelude = '', floats: Record<string, number> = {}): tf.Tensor {
   const program: Program = {
     variableNames: names,
+    uniforms: Object.keys(floats)
+      .map((n) => `${n} : f32,`)
+      .join(' '),
     outputShape,
     // tfjs keys its pipeline cache by ranks, not sizes; these shaders have their sizes baked in.
     shaderKey: `refinery_${key}_${[...inputs.map((t) => t.shape), outputShape].map((s) => s.join('x')).join('_')}`,
@@ -45,7 +54,9 @@ function run(key: string, inputs: tf.Tensor[], names: string[], outputShape: num
     getUserCode: () => `${prelude}\n${uniformIds}\nfn main(index: i32) {\n${loadIds}\n${body}\n}`,
   };
   const backend = tf.backend() as unknown as WebGPUBackendLike;
-  return tf.engine().makeTensorFromTensorInfo(backend.runWebGPUProgram(program, inputs, 'float32'));
+  // One entry per field, in the order of the declaration.
+  const uniforms = Object.values(floats).map((v) => ({ type: 'float32' as const, data: [v] }));
+  return tf.engine().makeTensorFromTensorInfo(backend.runWebGPUProgram(program, inputs, 'float32', uniforms));
 }
 
 /**
@@ -489,4 +500,41 @@ export function useHalfPrecision(on: boolean): void {
 /** op(a) @ op(b): tfjs's kernel (it takes the transposes as they are), or the f16 one under --precision f16. */
 export function matMul(a: tf.Tensor, b: tf.Tensor, transA: boolean, transB: boolean): tf.Tensor {
   return half ? matMulTyped(a, b, transA, transB, 'f16') : tf.matMul(a, b, transA, transB);
+}
+
+// ---- AdamW ------------------------------------------------------------------------------
+
+export interface AdamWStep {
+  /** Gradient multiplier (clipping), learning rate, betas, epsilon, decoupled weight decay (0 for no decay). */
+  clip: number;
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  decay: number;
+  /** Bias corrections 1 - beta^t. */
+  c1: number;
+  c2: number;
+}
+
+/**
+ * One AdamW update of a parameter in three dispatches (new m, new v, new parameter) instead of
+ * tfjs's dozen elementwise ops; the step's numbers are uniforms, so one shader serves every step.
+ */
+export function adamW(p: tf.Variable, g: tf.Tensor, m: tf.Variable, v: tf.Variable, h: AdamWStep): void {
+  const n = p.size;
+  const floats = { clip: h.clip, lr: h.lr, beta1: h.beta1, beta2: h.beta2, eps: h.eps, decay: h.decay, c1: h.c1, c2: h.c2 };
+  const guard = `if (index >= ${n}) { return; }`;
+  const mNew = run('adamw_m', [m, g], ['M', 'G'], p.shape, flat(n), `${guard}
+  result[index] = uniforms.beta1 * M[index] + (1.0 - uniforms.beta1) * G[index] * uniforms.clip;`, '', floats);
+  const vNew = run('adamw_v', [v, g], ['V', 'G'], p.shape, flat(n), `${guard}
+  let gc = G[index] * uniforms.clip;
+  result[index] = uniforms.beta2 * V[index] + (1.0 - uniforms.beta2) * gc * gc;`, '', floats);
+  const pNew = run('adamw_p', [p, mNew, vNew], ['P', 'M', 'V'], p.shape, flat(n), `${guard}
+  let update = (M[index] / uniforms.c1) / (sqrt(V[index] / uniforms.c2) + uniforms.eps) + uniforms.decay * P[index];
+  result[index] = P[index] - uniforms.lr * update;`, '', floats);
+  m.assign(mNew);
+  v.assign(vNew);
+  p.assign(pNew);
+  tf.dispose([mNew, vNew, pNew]);
 }
