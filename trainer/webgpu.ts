@@ -86,8 +86,10 @@ export function startWebGPU(allowSoftware: boolean, why: (reason: string) => voi
     let binding: { create(o: string[]): GpuLike; globals: Record<string, unknown> };
     let backendModule: { WebGPUBackend: new (device: unknown, info: unknown) => tf.KernelBackend };
     try {
-      binding = (await import('webgpu')) as unknown as typeof binding;
-      backendModule = (await import('@tensorflow/tfjs-backend-webgpu')) as unknown as typeof backendModule;
+      // Specifiers as values, so the build does not need the optional packages either.
+      const [dawn, tfjsWebgpu] = ['webgpu', '@tensorflow/tfjs-backend-webgpu'];
+      binding = (await import(dawn)) as typeof binding;
+      backendModule = (await import(tfjsWebgpu)) as typeof backendModule;
     } catch (err) {
       why(`the optional packages webgpu and @tensorflow/tfjs-backend-webgpu are not installed (${(err as Error).message.split('\n')[0]})`);
       return null;
