@@ -33,7 +33,7 @@ export const trainOptions = z
     seed: z.number().int().min(0).default(1).describe('initialisation and data order'),
     backend: z.enum(['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu']).default('auto').describe('tensor backend: libtensorflow (when installed), WebGPU (auto: on a hardware adapter; asked for: also the software one), WebAssembly, or plain JavaScript'),
     precision: z.enum(['f32', 'f16']).default('f32').describe('WebGPU: f16 = matrix products in 16-bit floats (adapters with shader-f16) with float32 master weights and dynamic loss scaling'),
-    native: z.boolean().default(true).describe('use the native kernels (OpenBLAS matrix products, fused attention) when built'),
+    native: z.boolean().default(true).describe('use the native kernels (OpenBLAS matrix products, fused attention) when built; on WebGPU, the WGSL kernels'),
     threads: z.number().int().min(1).default(1).describe('native kernels: OpenBLAS threads'),
     peak_flops: z.number().positive().optional().describe('the backend\'s matrix-product peak in FLOP/s for MFU (default: measured at start, as --calibrate does)'),
     resume: z.boolean().default(true).describe('continue from out/checkpoint when it exists'),
