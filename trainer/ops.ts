@@ -181,7 +181,7 @@ export function attention(qkv: tf.Tensor2D, B: number, T: number, H: number, mas
   const d = qkv.shape[1] / 3;
   const hd = d / H;
   const scale = 1 / Math.sqrt(hd);
-  if (gpu && hd <= gpu.maxHeadSize) return gpu.attention(qkv, B, T, H);
+  if (gpu?.attentionFits(hd)) return gpu.attention(qkv, B, T, H);
   const k = kernels;
   if (!k) return attentionOps(qkv, B, T, H, mask);
   const op = custom2((x) => {

@@ -31,8 +31,15 @@ interface WebGPUBackendLike {
 const WG = 64;
 /** Key (or query) rows per tile of the attention kernels: two 32 x 64 float tiles fit compatibility mode's 16 KB. */
 const TILE = 32;
-/** Head sizes up to this run fused; larger ones fall back to tfjs ops (private arrays of this length per thread). */
-export const maxHeadSize = 128;
+/**
+ * Whether the fused attention kernels take heads of size hd on this device: up to 128 (four
+ * private arrays of hd floats per invocation), and two TILE x hd float tiles, plus the dk/dv
+ * kernel's per-row values, within the device's workgroup memory. Otherwise tfjs ops.
+ */
+export function attentionFits(hd: number): boolean {
+  const limits = (tf.backend() as unknown as { device?: { limits: { maxComputeWorkgroupStorageSize: number } } }).device?.limits;
+  return hd <= 128 && (2 * TILE * hd + 2 * TILE + 4) * 4 <= (limits?.maxComputeWorkgroupStorageSize ?? 16_384);
+}
 
 /**
  * Runs WGSL `body` (inside `fn main(index: i32)`, `index` the global invocation) and returns its
