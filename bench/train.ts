@@ -29,17 +29,23 @@ const BACKENDS: [string, BackendChoice, boolean, number][] = [
   ['wasm alone', 'wasm', false, 1],
 ];
 
+/** A freshly initialised model, its optimizer, and one random batch of B sequences (bench/gpu.ts too). */
+export function benchModel(c: ModelConfig, B: number): { gpt: GPT; opt: AdamW; x: tf.Tensor2D; y: tf.Tensor2D; vars: tf.Variable[] } {
+  const T = c.context;
+  const gpt = new GPT(c, initialValues(c, 1));
+  const opt = new AdamW(gpt.params, { beta1: 0.9, beta2: 0.95, eps: 1e-8, weight_decay: 0.1, grad_clip: 1 });
+  const r = new Random(1);
+  const x = tf.tensor2d(Int32Array.from({ length: B * T }, () => r.int(0, c.vocab_size - 1)), [B, T], 'int32');
+  const y = tf.tensor2d(Int32Array.from({ length: B * T }, () => r.int(0, c.vocab_size - 1)), [B, T], 'int32');
+  return { gpt, opt, x, y, vars: [...gpt.params.values()] };
+}
+
 function phaseFor(name: string, backend: BackendChoice, native: boolean, threads: number, steps: number): PhaseFn {
   return async () => {
     const { model: c, batch: B } = CONFIGS[name];
     const b = await useBackend(backend, native, threads);
     const T = c.context;
-    const gpt = new GPT(c, initialValues(c, 1));
-    const opt = new AdamW(gpt.params, { beta1: 0.9, beta2: 0.95, eps: 1e-8, weight_decay: 0.1, grad_clip: 1 });
-    const r = new Random(1);
-    const x = tf.tensor2d(Int32Array.from({ length: B * T }, () => r.int(0, c.vocab_size - 1)), [B, T], 'int32');
-    const y = tf.tensor2d(Int32Array.from({ length: B * T }, () => r.int(0, c.vocab_size - 1)), [B, T], 'int32');
-    const vars = [...gpt.params.values()];
+    const { gpt, opt, x, y, vars } = benchModel(c, B);
     const step = () => {
       const { value, grads } = tf.variableGrads(() => gpt.loss(x, y), vars);
       releaseKept();
@@ -54,9 +60,9 @@ function phaseFor(name: string, backend: BackendChoice, native: boolean, threads
     for (let s = 0; s < steps; s++) step();
     const seconds = (performance.now() - start) / 1000;
     const tokensPerS = (steps * B * T) / seconds;
-    const peak = calibrate(B * T, c.d_model, 1);
+    const peak = await calibrate(B * T, c.d_model, 1);
     // Also against a large product ([1024 x 1024] x [1024 x 4096]), the usual "sgemm peak".
-    const large = calibrate(1024, 1024, 1);
+    const large = await calibrate(1024, 1024, 1);
     console.log(
       `  config ${name} on ${b.label}: ${Math.round(tokensPerS).toLocaleString('en')} tokens/s, ${parameterCount(c).toLocaleString('en')} parameters, ` +
         `${(flopsPerToken(c) / 1e6).toFixed(1)} MFLOP/token; matrix products ${(peak / 1e9).toFixed(1)} GFLOP/s at the model's shape, ${(large / 1e9).toFixed(1)} large; ` +

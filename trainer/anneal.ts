@@ -35,7 +35,7 @@ export async function compareAnneal(c: TrainConfig, log: (l: string) => void = (
     await useBackend(c.backend, c.native, c.threads);
     const ck = loadCheckpoint(c.resume_from, false);
     const model = new GPT(ck.state.model, ck.weights);
-    const loss = evaluate(model, val, c.eval_batches, c.batch_size, ck.state.model.context);
+    const loss = await evaluate(model, val, c.eval_batches, c.batch_size, ck.state.model.context);
     model.dispose();
     start = { val_loss: loss, val_bpb: val.bytesPerToken ? loss / Math.LN2 / val.bytesPerToken : null };
     log(`anneal: the starting checkpoint scores ${loss.toFixed(4)} on ${valPath}`);

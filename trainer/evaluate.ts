@@ -26,7 +26,8 @@ export interface Scorer {
 }
 
 export async function openScorer(checkpoint: string, tokenizerFile?: string, backend: BackendChoice = 'auto'): Promise<Scorer> {
-  await useBackend(backend);
+  // Scoring reads each window's log-likelihoods synchronously: not on WebGPU.
+  await useBackend(backend, true, 1, false);
   const ck = loadCheckpoint(checkpoint, false);
   const file = tokenizerFile ?? ck.state.tokenizer;
   if (!file) throw new UserError(`${checkpoint}: the checkpoint does not name its tokenizer; give --tokenizer`);

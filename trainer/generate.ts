@@ -28,12 +28,15 @@ export async function generate(o: GenerateOptions): Promise<{ text: string; toke
   try {
     for (let i = 0; i < o.max_tokens; i++) {
       const window = ids.slice(-T);
-      const logits = tf.tidy(() => {
+      const last = tf.tidy(() => {
         const x = tf.tensor2d(Int32Array.from(window), [1, window.length], 'int32');
         const all = model.forward(x);
-        return tf.slice(all, [window.length - 1, 0], [1, -1]).dataSync() as Float32Array;
+        return tf.slice(all, [window.length - 1, 0], [1, -1]);
       });
       releaseKept();
+      // Read without blocking: on WebGPU a tensor cannot be read synchronously.
+      const logits = (await last.data()) as Float32Array;
+      last.dispose();
       const next = sample(logits, o.temperature, o.top_k, random);
       if (next === eot) break;
       ids.push(next);

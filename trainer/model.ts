@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { Random } from '../pipeline/core/random.js';
-import { attention, crossEntropy, embed, layerNorm, linear, mm } from './ops.js';
+import { attention, crossEntropy, embed, gpuKernels, layerNorm, linear, mm } from './ops.js';
 
 export interface ModelConfig {
   vocab_size: number;
@@ -76,6 +76,13 @@ export function initialValues(c: ModelConfig, seed: number): Map<string, Float32
   return out;
 }
 
+/** Tensors' values by name, read without blocking (a GPU backend cannot read synchronously). */
+export async function readValues(tensors: Map<string, tf.Tensor>): Promise<Map<string, Float32Array>> {
+  const out = new Map<string, Float32Array>();
+  for (const [n, t] of tensors) out.set(n, (await t.data()) as Float32Array);
+  return out;
+}
+
 export class GPT {
   readonly params = new Map<string, tf.Variable>();
   private readonly mask: tf.Tensor2D;
@@ -110,6 +117,8 @@ export class GPT {
   }
 
   private gelu(x: tf.Tensor): tf.Tensor {
+    const gpu = gpuKernels();
+    if (gpu) return gpu.gelu(x);
     // GPT-2's tanh approximation (x*x*x: tf.pow is 4x slower here, measured).
     const inner = tf.mul(tf.add(x, tf.mul(tf.mul(tf.mul(x, x), x), 0.044715)), Math.sqrt(2 / Math.PI));
     return tf.mul(tf.mul(x, 0.5), tf.add(tf.tanh(inner), 1));
@@ -139,6 +148,7 @@ export class GPT {
     return crossEntropy(this.forward(ids), tf.reshape(targets, [-1]) as tf.Tensor1D);
   }
 
+  /** The weights by name; `readValues(params)` reads them on any backend, a GPU's included. */
   values(): Map<string, Float32Array> {
     return new Map([...this.params].map(([n, v]) => [n, v.dataSync() as Float32Array]));
   }

@@ -25,6 +25,14 @@ export function useNativeKernels(k: NativeKernels | null): void {
 }
 export const nativeKernels = () => kernels !== null;
 
+/** The WGSL kernels (trainer/webgpu-kernels.ts), in force on the webgpu backend. */
+export type GpuKernels = typeof import('./webgpu-kernels.js');
+let gpu: GpuKernels | null = null;
+export function useGpuKernels(k: GpuKernels | null): void {
+  gpu = k;
+}
+export const gpuKernels = () => gpu;
+
 type Grad2 = (x: tf.Tensor, y: tf.Tensor, save: tf.GradSaveFunc) => { value: tf.Tensor; gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor[] };
 /** tf.customGrad for an operation of two tensors, typed. */
 const custom2 = (fn: Grad2) => tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => fn(args[0] as tf.Tensor, args[1] as tf.Tensor, args[2] as tf.GradSaveFunc));
@@ -59,6 +67,7 @@ function tensorFilledBy(shape: number[], fill: (out: Float32Array) => void): tf.
 }
 
 function forward(a: tf.Tensor, b: tf.Tensor, transA: boolean, transB: boolean): tf.Tensor {
+  if (gpu) return gpu.matMul(a, b, transA, transB);
   const sgemm = kernels?.sgemm;
   if (sgemm) {
     const batch = a.rank === 3 ? a.shape[0] : 1;
@@ -107,6 +116,7 @@ export function mm(a: tf.Tensor, b: tf.Tensor, transA = false, transB = false): 
 
 /** LayerNorm over the last axis (eps 1e-5) with gain g and bias b: one native call per direction, or tfjs ops. */
 export function layerNorm(x: tf.Tensor, g: tf.Tensor, b: tf.Tensor): tf.Tensor {
+  if (gpu && x.rank === 2) return gpu.layerNorm(x, g, b);
   const k = kernels;
   if (!k || x.rank !== 2) {
     const { mean, variance } = tf.moments(x, -1, true);
@@ -171,6 +181,7 @@ export function attention(qkv: tf.Tensor2D, B: number, T: number, H: number, mas
   const d = qkv.shape[1] / 3;
   const hd = d / H;
   const scale = 1 / Math.sqrt(hd);
+  if (gpu?.attentionFits(hd)) return gpu.attention(qkv, B, T, H);
   const k = kernels;
   if (!k) return attentionOps(qkv, B, T, H, mask);
   const op = custom2((x) => {
@@ -205,6 +216,8 @@ export function embed(table: tf.Tensor2D, ids: tf.Tensor1D): tf.Tensor2D {
       value: tf.gather(tbl, idx),
       gradFunc: (dy) => {
         const [V, d] = tbl.shape;
+        // On a GPU the rows are added where they are (tensors there cannot be read synchronously).
+        if (tf.getBackend() === 'webgpu') return [tf.unsortedSegmentSum(dy, idx as tf.Tensor1D, V), tf.zerosLike(idx)];
         const rows = idx.dataSync();
         const g = dy.dataSync();
         const out = new Float32Array(V * d);
@@ -222,6 +235,7 @@ export function embed(table: tf.Tensor2D, ids: tf.Tensor1D): tf.Tensor2D {
 
 /** Mean cross-entropy of logits [N, V] against int32 targets [N], in nats. */
 export function crossEntropy(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Scalar {
+  if (gpu) return gpu.crossEntropy(logits, targets);
   const op = custom2((z, y) => {
     keepForBackward(z, y);
     const [N, V] = z.shape;

@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { decays } from './model.js';
+import { gpuKernels } from './ops.js';
 
 export interface AdamWConfig {
   beta1: number;
@@ -38,6 +39,25 @@ export function learningRate(c: ScheduleConfig, step: number): number {
   return c.min_lr + 0.5 * (c.lr - c.min_lr) * (1 + Math.cos(Math.PI * progress));
 }
 
+/**
+ * The sum of every gradient's squares. WebGPU binds each input of an addition as a storage
+ * buffer, at most 16 per shader stage on some adapters (compatibility mode): there the sums
+ * are added 15 at a time.
+ */
+function sumOfSquares(grads: Record<string, tf.Tensor>): tf.Tensor {
+  let parts = Object.values(grads).map((g) => tf.sum(tf.square(g)));
+  if (tf.getBackend() === 'webgpu') while (parts.length > 15) parts = Array.from({ length: Math.ceil(parts.length / 15) }, (_, i) => tf.addN(parts.slice(15 * i, 15 * i + 15)));
+  return tf.addN(parts);
+}
+
+/** The gradients' global norm, read without blocking (what a GPU backend needs). */
+export async function gradientNorm(grads: Record<string, tf.Tensor>): Promise<number> {
+  const s = tf.tidy(() => sumOfSquares(grads));
+  const [v] = await s.data();
+  s.dispose();
+  return Math.sqrt(v);
+}
+
 export class AdamW {
   readonly m = new Map<string, tf.Variable>();
   readonly v = new Map<string, tf.Variable>();
@@ -58,18 +78,27 @@ export class AdamW {
     this.t = state?.t ?? 0;
   }
 
-  /** One update from gradients (by parameter name); returns the gradients' global norm before clipping. */
-  step(grads: Record<string, tf.Tensor>, lr: number): number {
-    const norm = tf.tidy(() => Math.sqrt(tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g)))).dataSync()[0]));
+  /**
+   * One update from gradients (by parameter name); returns the gradients' global norm before
+   * clipping. The norm may be given, read beforehand with `gradientNorm` (a GPU's tensors are
+   * read asynchronously).
+   */
+  step(grads: Record<string, tf.Tensor>, lr: number, norm = tf.tidy(() => Math.sqrt(sumOfSquares(grads).dataSync()[0]))): number {
     const clip = this.c.grad_clip > 0 && norm > this.c.grad_clip ? this.c.grad_clip / norm : 1;
     this.t++;
     const { beta1: b1, beta2: b2, eps, weight_decay: wd } = this.c;
     const c1 = 1 - b1 ** this.t;
     const c2 = 1 - b2 ** this.t;
+    const fused = gpuKernels()?.adamW;
     tf.tidy(() => {
       for (const [name, p] of this.params) {
         const g0 = grads[name];
         if (!g0) throw new Error(`no gradient for ${name}`);
+        if (fused) {
+          // On WebGPU: one kernel per moment and one for the parameter (trainer/webgpu-kernels.ts).
+          fused(p, g0, this.m.get(name) as tf.Variable, this.v.get(name) as tf.Variable, { clip, lr, beta1: b1, beta2: b2, eps, decay: wd > 0 && decays(name) ? wd : 0, c1, c2 });
+          continue;
+        }
         const g = clip === 1 ? g0 : tf.mul(g0, clip);
         const m = this.m.get(name) as tf.Variable;
         const v = this.v.get(name) as tf.Variable;

@@ -9,45 +9,51 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } fr
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../pipeline/core/errors.js';
-import { useBackend, type Backend } from './backend.js';
+import { useBackend, usePrecision, type Backend } from './backend.js';
 import { checkSameTokenizer, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import type { TrainConfig } from './config.js';
 import { evalBatch, openTokens, trainBatch, type Batch, type TokenStream } from './data.js';
-import { GPT, flopsPerToken, initialValues, parameterCount, type ModelConfig } from './model.js';
+import { GPT, flopsPerToken, initialValues, parameterCount, readValues, type ModelConfig } from './model.js';
 import { mm, releaseKept } from './ops.js';
-import { AdamW, learningRate } from './optimizer.js';
+import { LossScaler } from './loss-scale.js';
+import { AdamW, gradientNorm, learningRate } from './optimizer.js';
 import { lossSvg, type MetricLine } from './report.js';
 
 /** The backend's matrix-product speed in FLOP/s, on a product shaped like the model's MLP. */
-export function calibrate(rows: number, d: number, seconds = 0.5): number {
-  return tf.tidy(() => {
-    const a = tf.randomNormal([rows, d]);
-    const b = tf.randomNormal([d, 4 * d]);
-    mm(a, b).dataSync();
-    let n = 0;
-    const start = performance.now();
-    while (performance.now() - start < seconds * 1000) {
-      const c = mm(a, b);
-      c.dataSync();
-      c.dispose();
-      n++;
-    }
-    releaseKept();
-    return (2 * rows * d * 4 * d * n) / ((performance.now() - start) / 1000);
-  });
+export async function calibrate(rows: number, d: number, seconds = 0.5): Promise<number> {
+  const a = tf.randomNormal([rows, d]);
+  const b = tf.randomNormal([d, 4 * d]);
+  // Each product is read back (asynchronously: a GPU's tensors cannot be read otherwise), so its time is counted whole.
+  const product = async () => {
+    const c = mm(a, b);
+    await c.data();
+    c.dispose();
+  };
+  await product();
+  let n = 0;
+  const start = performance.now();
+  while (performance.now() - start < seconds * 1000) {
+    await product();
+    n++;
+  }
+  releaseKept();
+  tf.dispose([a, b]);
+  return (2 * rows * d * 4 * d * n) / ((performance.now() - start) / 1000);
 }
 
 const toTensors = (b: Batch, B: number, T: number) => [tf.tensor2d(b.ids, [B, T], 'int32'), tf.tensor2d(b.targets, [B, T], 'int32')] as const;
 
 /** Mean validation loss over the fixed evaluation batches. */
-export function evaluate(model: GPT, val: TokenStream, batches: number, B: number, T: number): number {
+export async function evaluate(model: GPT, val: TokenStream, batches: number, B: number, T: number): Promise<number> {
   let sum = 0;
   for (let j = 0; j < batches; j++) {
-    sum += tf.tidy(() => {
+    const loss = tf.tidy(() => {
       const [x, y] = toTensors(evalBatch(val, j, batches, B, T), B, T);
-      return model.loss(x, y).dataSync()[0];
+      return model.loss(x, y);
     });
     releaseKept();
+    sum += (await loss.data())[0];
+    loss.dispose();
   }
   return sum / batches;
 }
@@ -94,6 +100,8 @@ function setup(c: TrainConfig): Setup {
 interface Progress {
   gpt: GPT;
   opt: AdamW;
+  /** --precision f16: the loss scale (null in f32). */
+  scaler?: LossScaler | null;
   step: number;
   tokens: number;
   seconds: number;
@@ -139,7 +147,7 @@ function resumeOrInit(c: TrainConfig, s: Setup, log: (l: string) => void): Progr
  * One optimizer step: micro-batches (blended with the anneal data from `annealFrom` on) ->
  * gradients, averaged over the micro-batches -> clip -> AdamW at the scheduled rate.
  */
-function optimizerStep(c: TrainConfig, s: Setup, p: Progress, annealFrom: number): { loss: number; lr: number; gradNorm: number } {
+async function optimizerStep(c: TrainConfig, s: Setup, p: Progress, annealFrom: number): Promise<{ loss: number; lr: number; gradNorm: number }> {
   const B = c.batch_size;
   const T = c.context;
   const vars = [...p.gpt.params.values()];
@@ -149,12 +157,13 @@ function optimizerStep(c: TrainConfig, s: Setup, p: Progress, annealFrom: number
   for (let micro = 0; micro < c.grad_accum; micro++) {
     const blend = s.anneal && p.step >= annealFrom ? { stream: s.anneal, share: c.anneal_share } : undefined;
     const batch = trainBatch(s.data, c.seed, p.step, micro, B, T, blend);
+    const scale = p.scaler?.scale ?? 1;
     const { value, grads } = tf.tidy(() => {
       const [x, y] = toTensors(batch, B, T);
-      return tf.variableGrads(() => p.gpt.loss(x, y), vars);
+      return tf.variableGrads(() => (scale === 1 ? p.gpt.loss(x, y) : tf.mul(p.gpt.loss(x, y), scale)), vars);
     });
     releaseKept();
-    lossSum += value.dataSync()[0];
+    lossSum += (await value.data())[0] / scale;
     value.dispose();
     if (!summed) summed = grads;
     else {
@@ -164,13 +173,21 @@ function optimizerStep(c: TrainConfig, s: Setup, p: Progress, annealFrom: number
     }
   }
   const grads = summed as Record<string, tf.Tensor>;
-  if (c.grad_accum > 1) {
+  // Averaged over micro-batches, and the loss scale taken out.
+  const divisor = c.grad_accum * (p.scaler?.scale ?? 1);
+  if (divisor !== 1) {
     for (const [n, g] of Object.entries(grads)) {
-      grads[n] = tf.div(g, c.grad_accum);
+      grads[n] = tf.div(g, divisor);
       g.dispose();
     }
   }
-  const gradNorm = p.opt.step(grads, lr);
+  const norm = await gradientNorm(grads);
+  if (p.scaler && !p.scaler.update(Number.isFinite(norm))) {
+    // An overflow in 16 bits: no update this step, a smaller scale for the next.
+    tf.dispose(Object.values(grads));
+    return { loss: lossSum / c.grad_accum, lr, gradNorm: norm };
+  }
+  const gradNorm = p.opt.step(grads, lr, norm);
   tf.dispose(Object.values(grads));
   return { loss: lossSum / c.grad_accum, lr, gradNorm };
 }
@@ -188,7 +205,7 @@ interface Meter {
  * After a step: every log_every steps (and at an evaluation or the last step) a metrics line
  * with throughput and MFU; every eval_every steps validation loss, perplexity and bits per byte.
  */
-function record(c: TrainConfig, s: Setup, p: Progress, m: Meter, done: { lr: number; gradNorm: number }, costs: { flops: number; peak: number }, log: (l: string) => void): void {
+async function record(c: TrainConfig, s: Setup, p: Progress, m: Meter, done: { lr: number; gradNorm: number }, costs: { flops: number; peak: number }, log: (l: string) => void): Promise<void> {
   const { step } = p;
   const line: MetricLine = { step, tokens: p.tokens, loss: Number(m.loss.toFixed(5)), lr: Number(done.lr.toPrecision(4)), grad_norm: Number(done.gradNorm.toPrecision(4)) };
   const evalNow = s.val && (step % c.eval_every === 0 || step === c.steps);
@@ -199,7 +216,7 @@ function record(c: TrainConfig, s: Setup, p: Progress, m: Meter, done: { lr: num
     m.windowTokens = 0;
     m.windowSeconds = 0;
     if (evalNow && s.val) {
-      m.val = evaluate(p.gpt, s.val, c.eval_batches, c.batch_size, c.context);
+      m.val = await evaluate(p.gpt, s.val, c.eval_batches, c.batch_size, c.context);
       const b = bitsPerByte(s.val, m.val);
       Object.assign(line, { val_loss: Number(m.val.toFixed(5)), val_ppl: Number(Math.exp(m.val).toFixed(3)), ...(b === null ? {} : { val_bpb: Number(b.toFixed(4)) }) });
     }
@@ -212,8 +229,10 @@ const bitsPerByte = (val: TokenStream | null, loss: number) => (val?.bytesPerTok
 
 export async function train(c: TrainConfig, log: (l: string) => void = (l) => process.stderr.write(`${l}\n`)): Promise<TrainResult> {
   const backend: Backend = await useBackend(c.backend, c.native, c.threads);
+  await usePrecision(c.precision, backend);
   const s = setup(c);
   const p = resumeOrInit(c, s, log);
+  if (c.precision === 'f16') p.scaler = new LossScaler();
   const { data, val, model } = s;
   // Annealing: the whole run when it continues a checkpoint, else WSD's decay phase (or the cosine's last share).
   const annealFrom = c.resume_from ? 0 : c.steps - Math.max(1, Math.round(c.steps * c.decay_frac));
@@ -221,16 +240,17 @@ export async function train(c: TrainConfig, log: (l: string) => void = (l) => pr
   const B = c.batch_size;
   const T = c.context;
   const perStep = B * T * c.grad_accum;
-  const costs = { flops: flopsPerToken(model), peak: c.peak_flops ?? calibrate(B * T, model.d_model) };
+  const costs = { flops: flopsPerToken(model), peak: c.peak_flops ?? (await calibrate(B * T, model.d_model)) };
   const params = parameterCount(model);
-  log(`train: ${params.toLocaleString('en')} parameters (${model.layers} layers, d ${model.d_model}, ${model.heads} heads, context ${T}, vocabulary ${model.vocab_size}); backend ${backend.label}; matrix-product peak ${(costs.peak / 1e9).toFixed(1)} GFLOP/s`);
+  log(`train: ${params.toLocaleString('en')} parameters (${model.layers} layers, d ${model.d_model}, ${model.heads} heads, context ${T}, vocabulary ${model.vocab_size}); backend ${backend.label}${c.precision === 'f16' ? ', f16 matrix products' : ''}; matrix-product peak ${(costs.peak / 1e9).toFixed(1)} GFLOP/s`);
   log(`train: ${data.tokens.length.toLocaleString('en')} training tokens${val ? `, ${val.tokens.length.toLocaleString('en')} validation tokens` : ', no validation split'}; ${perStep.toLocaleString('en')} tokens per step, ${c.steps} steps`);
 
-  const save = () =>
+  const save = async () =>
     saveCheckpoint(s.ckptDir, {
       state: { format: 'refinery-gpt-1', model, step: p.step, tokens: p.tokens, seconds: p.seconds, adam_t: p.opt.t, tokenizer: data.tokenizer, tokenizer_id: data.tokenizerId, config: c },
-      weights: p.gpt.values(),
-      ...p.opt.state(),
+      weights: await readValues(p.gpt.params),
+      m: await readValues(p.opt.m),
+      v: await readValues(p.opt.v),
     });
   const m: Meter = { windowTokens: 0, windowSeconds: 0, tokensPerS: 0, loss: Number.NaN, val: null };
   const startTensors = tf.memory().numTensors;
@@ -239,7 +259,7 @@ export async function train(c: TrainConfig, log: (l: string) => void = (l) => pr
     if (c.max_seconds !== undefined && p.seconds >= c.max_seconds) break;
     if (c.stop_after !== undefined && p.step - firstStep >= c.stop_after) break;
     const started = performance.now();
-    const done = optimizerStep(c, s, p, annealFrom);
+    const done = await optimizerStep(c, s, p, annealFrom);
     m.loss = done.loss;
     if (!Number.isFinite(m.loss)) throw new Error(`train: the loss is ${m.loss} at step ${p.step + 1}; lower --lr`);
     const dt = (performance.now() - started) / 1000;
@@ -248,15 +268,15 @@ export async function train(c: TrainConfig, log: (l: string) => void = (l) => pr
     p.seconds += dt;
     m.windowTokens += perStep;
     m.windowSeconds += dt;
-    record(c, s, p, m, done, costs, log);
-    if (p.step % c.checkpoint_every === 0 || p.step === c.steps) save();
+    await record(c, s, p, m, done, costs, log);
+    if (p.step % c.checkpoint_every === 0 || p.step === c.steps) await save();
     if (p.step === 2) {
       // After the first steps every tensor that lives across steps exists: the count must not grow.
       const now = tf.memory().numTensors;
       if (now > startTensors + 4 * p.gpt.params.size) log(`train: warning: ${now - startTensors} tensors more than at the start`);
     }
   }
-  if (p.step < c.steps) save();
+  if (p.step < c.steps) await save();
   const lines = readFileSync(s.metricsFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as MetricLine);
   writeFileSync(join(c.out, 'loss.svg'), lossSvg(lines, `${params.toLocaleString('en')}-parameter GPT: loss by step`));
   const result: TrainResult = {

@@ -35,7 +35,7 @@ export function addTrainerCommands(program: Command): void {
       const backend = await useBackend(partial.backend ?? 'auto', partial.native ?? true, partial.threads ?? 1);
       const d = partial.d_model ?? 128;
       const rows = (partial.batch_size ?? 16) * (partial.context ?? 128);
-      console.log(`train --calibrate: ${backend.label}: ${(calibrate(rows, d, 2) / 1e9).toFixed(1)} GFLOP/s on [${rows} x ${d}] x [${d} x ${4 * d}] products`);
+      console.log(`train --calibrate: ${backend.label}: ${((await calibrate(rows, d, 2)) / 1e9).toFixed(1)} GFLOP/s on [${rows} x ${d}] x [${d} x ${4 * d}] products`);
       return;
     }
     // --anneal: a decay-only continuation; flags and the file still win over these.
