@@ -7,7 +7,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { trainTokenizer } from '../pipeline/tokenize/index.js';
+import { tokensSummaryFile, trainTokenizer, type TokensSummary } from '../pipeline/tokenize/index.js';
 import { TokenShardWriter } from '../pipeline/tokenize/token-shards.js';
 import { END_OF_TEXT, Tokenizer } from '../pipeline/tokenize/tokenizer.js';
 import { tokenizerId } from '../pipeline/tokenize/index.js';
@@ -43,15 +43,26 @@ export async function pretrainForChat(dir: string, o: PretrainOptions, log: (l: 
   const tok = Tokenizer.load(tokenizer);
   const eot = tok.special(END_OF_TEXT);
   const info = { tokenizer: tokenizerId(tokenizer), vocabSize: tok.vocabSize, endOfText: eot };
+  const splits = {} as TokensSummary['splits'];
   for (const split of ['train', 'val'] as const) {
     mkdirSync(join(dir, 'tokens', split), { recursive: true });
     const w = new TokenShardWriter(join(dir, 'tokens', split, 'part-00000.arrow'), info);
+    const counts = { documents: 0, tokens: 0, bytes: 0, files: [join(split, 'part-00000.arrow')] };
     // Every 20th document is validation text.
     docs.forEach((text, i) => {
-      if ((i % 20 === 19) === (split === 'val')) w.write([eot, ...tok.encode(text)]);
+      if ((i % 20 === 19) !== (split === 'val')) return;
+      const ids = tok.encode(text);
+      w.write([eot, ...ids]);
+      counts.documents++;
+      counts.tokens += ids.length + 1;
+      counts.bytes += Buffer.byteLength(text);
     });
     w.publish();
+    splits[split] = counts;
   }
+  // What refinery tokenize writes beside its shards: the checkpoint then names its tokenizer.
+  const summary: TokensSummary = { tokenizer, tokenizer_id: info.tokenizer, vocab_size: tok.vocabSize, eot, dtype: 'uint16', splits };
+  writeFileSync(tokensSummaryFile(join(dir, 'tokens')), `${JSON.stringify(summary, null, 1)}\n`);
   const out = join(dir, 'pretrain');
   const c = trainOptions.parse({
     data: join(dir, 'tokens'),
