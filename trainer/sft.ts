@@ -177,24 +177,29 @@ export interface AnswerScore {
   ended: number;
   /** Share of answers exactly the expected one (and closed). */
   exact: number;
+  /** Each prompt's outcome, in order. */
+  each: { ended: boolean; exact: boolean }[];
 }
 
 /** Greedy answers to held-out prompts: how often the model ends its answer, and how often it is exactly right. */
 export function scoreAnswers(gpt: GPT, tok: Tokenizer, conversations: readonly Message[][], n: number): AnswerScore {
   const end = tok.special(END);
   const random = new Random(1);
-  let ended = 0;
-  let exact = 0;
+  const each: AnswerScore['each'] = [];
   const some = conversations.slice(0, n);
   for (const messages of some) {
     const { prompt, answer } = promptAndAnswer(messages);
     const ids = encodeChat(tok, prompt, true).ids;
     const budget = Math.min(tok.encode(answer).length + 16, gpt.config.context - Math.min(ids.length, gpt.config.context));
     const r = budget > 0 ? continueIds(gpt, ids, budget, { temperature: 0, top_k: 0, random }, new Set([end])) : { ids: [], stopped: false };
-    if (r.stopped) ended++;
-    if (r.stopped && tok.decode(r.ids).trim() === answer.trim()) exact++;
+    each.push({ ended: r.stopped, exact: r.stopped && tok.decode(r.ids).trim() === answer.trim() });
   }
-  return { prompts: some.length, ended: some.length ? ended / some.length : 0, exact: some.length ? exact / some.length : 0 };
+  return summarizeAnswers(each);
+}
+
+export function summarizeAnswers(each: AnswerScore['each']): AnswerScore {
+  const share = (f: (x: AnswerScore['each'][number]) => boolean) => (each.length ? each.filter(f).length / each.length : 0);
+  return { prompts: each.length, ended: share((x) => x.ended), exact: share((x) => x.exact), each };
 }
 
 /** train's config for a post-training run: the checkpoint's model shape, the run's optimizer and loop. */
