@@ -103,32 +103,29 @@ pid, fd = pty.fork()
 if pid == 0:
     os.execv(sys.argv[1], sys.argv[1:])
 buf = b''
-def until(pattern, after=0):
+def read_more(deadline):
+    """Append what the terminal shows next to buf; False at its end."""
     global buf
-    end = time.time() + 90
-    while buf.count(pattern) <= after:
-        ready, _, _ = select.select([fd], [], [], max(0, end - time.time()))
-        if not ready:
-            sys.exit('timed out waiting for %r in %r' % (pattern, buf))
-        try:
-            chunk = os.read(fd, 4096)
-        except OSError:
-            break
-        if not chunk:
-            break
-        buf += chunk
+    ready, _, _ = select.select([fd], [], [], max(0, deadline - time.time()))
+    if not ready:
+        sys.exit('timed out in %r' % buf)
+    try:
+        chunk = os.read(fd, 4096)
+    except OSError:
+        return False
+    buf += chunk
+    return bool(chunk)
+def until(pattern, after=0):
+    deadline = time.time() + 90
+    while buf.count(pattern) <= after and read_more(deadline):
+        pass
 until(b'you> ')
 os.write(fd, sys.stdin.readline().encode())
 until(b'you> ', 1)
 os.write(fd, b'/exit\\n')
-while True:
-    try:
-        chunk = os.read(fd, 4096)
-    except OSError:
-        break
-    if not chunk:
-        break
-    buf += chunk
+deadline = time.time() + 90
+while read_more(deadline):
+    pass
 _, status = os.waitpid(pid, 0)
 print(json.dumps({'status': os.waitstatus_to_exitcode(status), 'transcript': buf.decode('utf8', 'replace')}))
 `;

@@ -58,17 +58,11 @@ export function encodeChat(tok: Tokenizer, messages: readonly Message[], open = 
 }
 
 /**
- * One line of conversations.jsonl: {"messages": [{"role", "content"}, ...]} (system messages
- * are read as user text) or {"prompt", "response"}. Returns null for a line to skip (blank).
+ * One record of conversations.jsonl: {"messages": [{"role", "content"}, ...]} (system messages
+ * are read as user text) or {"prompt", "response"}.
  */
-export function parseConversation(line: string, where: string): Message[] | null {
-  if (!line.trim()) return null;
-  let j: { messages?: unknown; prompt?: unknown; response?: unknown };
-  try {
-    j = JSON.parse(line) as typeof j;
-  } catch (err) {
-    throw new UserError(`${where}: not JSON (${(err as Error).message})`);
-  }
+export function parseConversation(record: unknown, where: string): Message[] {
+  const j = (record ?? {}) as { messages?: unknown; prompt?: unknown; response?: unknown };
   if (typeof j.prompt === 'string' && typeof j.response === 'string') {
     return [
       { role: 'user', content: j.prompt },

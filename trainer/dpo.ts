@@ -31,15 +31,9 @@ export interface Pair {
   rejected: string;
 }
 
-/** One line of pairs.jsonl: {"prompt": text or [{"role", "content"}...], "chosen", "rejected"}. */
-export function parsePair(line: string, where: string): Pair | null {
-  if (!line.trim()) return null;
-  let j: { prompt?: unknown; chosen?: unknown; rejected?: unknown };
-  try {
-    j = JSON.parse(line) as typeof j;
-  } catch (err) {
-    throw new UserError(`${where}: not JSON (${(err as Error).message})`);
-  }
+/** One record of pairs.jsonl: {"prompt": text or [{"role", "content"}...], "chosen", "rejected"}. */
+export function parsePair(record: unknown, where: string): Pair {
+  const j = (record ?? {}) as { prompt?: unknown; chosen?: unknown; rejected?: unknown };
   if (typeof j.chosen !== 'string' || typeof j.rejected !== 'string') throw new UserError(`${where}: expected {"prompt", "chosen", "rejected"} with text answers`);
   if (typeof j.prompt !== 'string' && !Array.isArray(j.prompt)) throw new UserError(`${where}: "prompt" must be text or a list of {"role", "content"}`);
   const prompt = typeof j.prompt === 'string' ? [{ role: 'user' as const, content: j.prompt }] : parseMessages(j.prompt, where);

@@ -24,15 +24,22 @@ import { releaseKept } from './ops.js';
 import type { SftConfig } from './post-options.js';
 import { batchTensors, train, type Objective, type Task, type TrainResult } from './train.js';
 
-/** The non-blank lines of a JSONL file, each parsed by `parse` (its errors name file and line). */
-export function readJsonl<T>(file: string, parse: (line: string, where: string) => T | null): T[] {
+/** The records of a JSONL file (blank lines skipped), each read by `parse`; errors name the file and line. */
+export function readJsonl<T>(file: string, parse: (record: unknown, where: string) => T): T[] {
   if (!existsSync(file)) throw new UserError(`${file}: no such file`);
   const out: T[] = [];
   readFileSync(file, 'utf8')
     .split('\n')
     .forEach((line, i) => {
-      const x = parse(line, `${file}:${i + 1}`);
-      if (x !== null) out.push(x);
+      if (!line.trim()) return;
+      const where = `${file}:${i + 1}`;
+      let record: unknown;
+      try {
+        record = JSON.parse(line);
+      } catch (err) {
+        throw new UserError(`${where}: not JSON (${(err as Error).message})`);
+      }
+      out.push(parse(record, where));
     });
   if (out.length === 0) throw new UserError(`${file}: no records`);
   return out;
