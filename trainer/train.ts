@@ -43,6 +43,13 @@ export async function calibrate(rows: number, d: number, seconds = 0.5): Promise
 
 const toTensors = (b: Batch, B: number, T: number) => [tf.tensor2d(b.ids, [B, T], 'int32'), tf.tensor2d(b.targets, [B, T], 'int32')] as const;
 
+/** A batch's tensors, its row count read from its length (rows of the context's length). */
+export function batchTensors(b: Batch, T: number): { ids: tf.Tensor2D; targets: tf.Tensor2D; weights?: tf.Tensor2D } {
+  const rows = b.ids.length / T;
+  const [ids, targets] = toTensors(b, rows, T);
+  return { ids, targets, ...(b.weights ? { weights: tf.tensor2d(b.weights, [rows, T], 'float32') } : {}) };
+}
+
 /** Mean validation loss over the fixed evaluation batches. */
 export async function evaluate(model: GPT, val: TokenStream, batches: number, B: number, T: number): Promise<number> {
   let sum = 0;
@@ -71,17 +78,78 @@ export interface TrainResult {
   parameters: number;
 }
 
+/** Held-out metrics: the fields of the metrics line, their text for the log, and the loss. */
+export interface Evaluation {
+  loss: number;
+  fields: Record<string, number>;
+  text: string;
+}
+
+/**
+ * What a run minimises: its batches (fixed by step and micro-batch, so a resumed run sees the
+ * same ones), the loss of a batch, and its held-out evaluation. Pretraining's is next-token
+ * prediction on token shards; SFT (sft.ts) weighs the assistant's tokens only, DPO (dpo.ts)
+ * compares chosen and rejected answers. One loop serves them all.
+ */
+export interface Objective<B extends Batch = Batch> {
+  batch(step: number, micro: number): B;
+  loss(gpt: GPT, b: B): tf.Scalar;
+  /** Held-out evaluation; asynchronous, since a GPU backend's tensors are read only so. */
+  evaluate: ((gpt: GPT) => Promise<Evaluation>) | null;
+}
+
+/** A run other than pretraining (sft.ts, dpo.ts): its model, tokenizer, objective and starting weights. */
+export interface Task {
+  model: ModelConfig;
+  tokenizer: string | null;
+  tokenizerId: string;
+  objective: Objective;
+  /** Lines for the log: what the run trains on. */
+  describe: string[];
+  /** The weights a fresh run starts from (a fresh optimizer with them). */
+  start: () => Map<string, Float32Array>;
+}
+
 /** The data and the model's shape, checked against each other before anything is written. */
 interface Setup {
-  data: TokenStream;
-  val: TokenStream | null;
-  anneal: TokenStream | null;
   model: ModelConfig;
   ckptDir: string;
   metricsFile: string;
+  tokenizer: string | null;
+  tokenizerId: string;
+  objective: Objective;
+  describe: string[];
+  start?: () => Map<string, Float32Array>;
 }
 
-function setup(c: TrainConfig): Setup {
+/** Pretraining: next-token prediction on windows of the token shards, blended with the anneal data from `annealFrom` on. */
+function pretraining(c: TrainConfig, data: TokenStream, val: TokenStream | null, anneal: TokenStream | null, annealFrom: number): Objective {
+  const B = c.batch_size;
+  const T = c.context;
+  return {
+    batch: (step, micro) => trainBatch(data, c.seed, step, micro, B, T, anneal && step >= annealFrom ? { stream: anneal, share: c.anneal_share } : undefined),
+    loss: (gpt, b) => {
+      const [x, y] = toTensors(b, B, T);
+      return gpt.loss(x, y);
+    },
+    evaluate: val
+      ? async (gpt) => {
+          const loss = await evaluate(gpt, val, c.eval_batches, B, T);
+          const b = bitsPerByte(val, loss);
+          const fields = { val_loss: Number(loss.toFixed(5)), val_ppl: Number(Math.exp(loss).toFixed(3)), ...(b === null ? {} : { val_bpb: Number(b.toFixed(4)) }) };
+          return { loss, fields, text: `val ${loss.toFixed(4)} (ppl ${fields.val_ppl}${b !== null ? `, ${fields.val_bpb} bits/byte` : ''})` };
+        }
+      : null,
+  };
+}
+
+function setup(c: TrainConfig, task?: Task): Setup {
+  const ckptDir = join(c.out, 'checkpoint');
+  const metricsFile = join(c.out, 'metrics.jsonl');
+  if (task) {
+    mkdirSync(c.out, { recursive: true });
+    return { ...task, ckptDir, metricsFile };
+  }
   const data = openTokens(c.data, 'train');
   if (!data) throw new UserError(`${c.data}: no training token shards`);
   const val = c.val_data ? openTokens(c.val_data, 'val') : openTokens(c.data, 'val', false);
@@ -93,18 +161,22 @@ function setup(c: TrainConfig): Setup {
   if (c.anneal_data && !anneal) throw new UserError(`${c.anneal_data}: no token shards to anneal on`);
   if (anneal && anneal.tokenizerId !== data.tokenizerId) throw new UserError(`${c.anneal_data}: made by another tokenizer than ${c.data}`);
   mkdirSync(c.out, { recursive: true });
-  return { data, val, anneal, model, ckptDir: join(c.out, 'checkpoint'), metricsFile: join(c.out, 'metrics.jsonl') };
+  // Annealing: the whole run when it continues a checkpoint, else WSD's decay phase (or the cosine's last share).
+  const annealFrom = c.resume_from ? 0 : c.steps - Math.max(1, Math.round(c.steps * c.decay_frac));
+  const describe = [`train: ${data.tokens.length.toLocaleString('en')} training tokens${val ? `, ${val.tokens.length.toLocaleString('en')} validation tokens` : ', no validation split'}; ${(c.batch_size * c.context * c.grad_accum).toLocaleString('en')} tokens per step, ${c.steps} steps`];
+  if (anneal) describe.push(`train: annealing on ${c.anneal_data} (${Math.round(c.anneal_share * 100)}% of each batch) from step ${annealFrom + 1}`);
+  return { model, ckptDir, metricsFile, tokenizer: data.tokenizer, tokenizerId: data.tokenizerId, objective: pretraining(c, data, val, anneal, annealFrom), describe };
 }
 
 /** Where training stands: the model, its optimizer, and the counters a checkpoint keeps. */
 interface Progress {
   gpt: GPT;
   opt: AdamW;
-  /** --precision f16: the loss scale (null in f32). */
-  scaler?: LossScaler | null;
   step: number;
   tokens: number;
   seconds: number;
+  /** --precision f16: the loss scale (null in f32). */
+  scaler?: LossScaler | null;
 }
 
 /**
@@ -116,7 +188,7 @@ function resumeOrInit(c: TrainConfig, s: Setup, log: (l: string) => void): Progr
   const own = c.resume && existsSync(join(s.ckptDir, 'state.json'));
   const from = own ? s.ckptDir : c.resume_from;
   if (!from) {
-    const gpt = new GPT(s.model, initialValues(s.model, c.seed));
+    const gpt = new GPT(s.model, s.start ? s.start() : initialValues(s.model, c.seed));
     writeFileSync(s.metricsFile, '');
     return { gpt, opt: new AdamW(gpt.params, c), step: 0, tokens: 0, seconds: 0 };
   }
@@ -125,7 +197,7 @@ function resumeOrInit(c: TrainConfig, s: Setup, log: (l: string) => void): Progr
     const other = `a checkpoint of another model (${JSON.stringify(ck.state.model)})`;
     throw new UserError(own ? `${from}: ${other}; use another --out or --no-resume` : `${from}: ${other} than this config's (${JSON.stringify(s.model)})`);
   }
-  checkSameTokenizer(from, ck.state, s.data.tokenizerId);
+  checkSameTokenizer(from, ck.state, s.tokenizerId);
   const gpt = new GPT(s.model, ck.weights);
   const opt = new AdamW(gpt.params, c, { t: ck.state.adam_t, m: ck.m, v: ck.v });
   if (!own) {
@@ -144,24 +216,20 @@ function resumeOrInit(c: TrainConfig, s: Setup, log: (l: string) => void): Progr
 }
 
 /**
- * One optimizer step: micro-batches (blended with the anneal data from `annealFrom` on) ->
- * gradients, averaged over the micro-batches -> clip -> AdamW at the scheduled rate.
+ * One optimizer step: the objective's micro-batches -> gradients, averaged over the
+ * micro-batches -> clip -> AdamW at the scheduled rate.
  */
-async function optimizerStep(c: TrainConfig, s: Setup, p: Progress, annealFrom: number): Promise<{ loss: number; lr: number; gradNorm: number }> {
-  const B = c.batch_size;
-  const T = c.context;
+async function optimizerStep(c: TrainConfig, s: Setup, p: Progress): Promise<{ loss: number; lr: number; gradNorm: number; tokens: number }> {
   const vars = [...p.gpt.params.values()];
   const lr = learningRate(c, p.step);
   let lossSum = 0;
+  let tokens = 0;
   let summed: Record<string, tf.Tensor> | null = null;
   for (let micro = 0; micro < c.grad_accum; micro++) {
-    const blend = s.anneal && p.step >= annealFrom ? { stream: s.anneal, share: c.anneal_share } : undefined;
-    const batch = trainBatch(s.data, c.seed, p.step, micro, B, T, blend);
+    const batch = s.objective.batch(p.step, micro);
+    tokens += batch.ids.length;
     const scale = p.scaler?.scale ?? 1;
-    const { value, grads } = tf.tidy(() => {
-      const [x, y] = toTensors(batch, B, T);
-      return tf.variableGrads(() => (scale === 1 ? p.gpt.loss(x, y) : tf.mul(p.gpt.loss(x, y), scale)), vars);
-    });
+    const { value, grads } = tf.tidy(() => tf.variableGrads(() => (scale === 1 ? s.objective.loss(p.gpt, batch) : tf.mul(s.objective.loss(p.gpt, batch), scale)), vars));
     releaseKept();
     lossSum += (await value.data())[0] / scale;
     value.dispose();
@@ -185,11 +253,11 @@ async function optimizerStep(c: TrainConfig, s: Setup, p: Progress, annealFrom: 
   if (p.scaler && !p.scaler.update(Number.isFinite(norm))) {
     // An overflow in 16 bits: no update this step, a smaller scale for the next.
     tf.dispose(Object.values(grads));
-    return { loss: lossSum / c.grad_accum, lr, gradNorm: norm };
+    return { loss: lossSum / c.grad_accum, lr, gradNorm: norm, tokens };
   }
   const gradNorm = p.opt.step(grads, lr, norm);
   tf.dispose(Object.values(grads));
-  return { loss: lossSum / c.grad_accum, lr, gradNorm };
+  return { loss: lossSum / c.grad_accum, lr, gradNorm, tokens };
 }
 
 /** The metrics of the steps since the last line: throughput, and the latest losses. */
@@ -198,7 +266,7 @@ interface Meter {
   windowSeconds: number;
   tokensPerS: number;
   loss: number;
-  val: number | null;
+  val: Evaluation | null;
 }
 
 /**
@@ -208,46 +276,48 @@ interface Meter {
 async function record(c: TrainConfig, s: Setup, p: Progress, m: Meter, done: { lr: number; gradNorm: number }, costs: { flops: number; peak: number }, log: (l: string) => void): Promise<void> {
   const { step } = p;
   const line: MetricLine = { step, tokens: p.tokens, loss: Number(m.loss.toFixed(5)), lr: Number(done.lr.toPrecision(4)), grad_norm: Number(done.gradNorm.toPrecision(4)) };
-  const evalNow = s.val && (step % c.eval_every === 0 || step === c.steps);
+  const evaluateNow = s.objective.evaluate;
+  const evalNow = evaluateNow && (step % c.eval_every === 0 || step === c.steps);
   if (step % c.log_every === 0 || evalNow || step === c.steps) {
     m.tokensPerS = m.windowTokens / m.windowSeconds;
     const mfu = (m.tokensPerS * costs.flops) / costs.peak;
     Object.assign(line, { tokens_per_s: Math.round(m.tokensPerS), mfu: Number(mfu.toFixed(4)), seconds: Number(p.seconds.toFixed(2)) });
     m.windowTokens = 0;
     m.windowSeconds = 0;
-    if (evalNow && s.val) {
-      m.val = await evaluate(p.gpt, s.val, c.eval_batches, c.batch_size, c.context);
-      const b = bitsPerByte(s.val, m.val);
-      Object.assign(line, { val_loss: Number(m.val.toFixed(5)), val_ppl: Number(Math.exp(m.val).toFixed(3)), ...(b === null ? {} : { val_bpb: Number(b.toFixed(4)) }) });
+    let evalText = '';
+    if (evalNow) {
+      m.val = await evaluateNow(p.gpt);
+      Object.assign(line, m.val.fields);
+      evalText = `, ${m.val.text}`;
     }
     appendFileSync(s.metricsFile, `${JSON.stringify(line)}\n`);
-    log(`step ${step}/${c.steps}: loss ${m.loss.toFixed(4)}${line.val_loss !== undefined ? `, val ${Number(line.val_loss).toFixed(4)} (ppl ${line.val_ppl}${line.val_bpb !== undefined ? `, ${line.val_bpb} bits/byte` : ''})` : ''}, lr ${done.lr.toExponential(2)}, ${Math.round(m.tokensPerS)} tokens/s, MFU ${(100 * mfu).toFixed(1)}%`);
+    log(`step ${step}/${c.steps}: loss ${m.loss.toFixed(4)}${evalText}, lr ${done.lr.toExponential(2)}, ${Math.round(m.tokensPerS)} tokens/s, MFU ${(100 * mfu).toFixed(1)}%`);
   }
 }
 
 const bitsPerByte = (val: TokenStream | null, loss: number) => (val?.bytesPerToken ? loss / Math.LN2 / val.bytesPerToken : null);
 
-export async function train(c: TrainConfig, log: (l: string) => void = (l) => process.stderr.write(`${l}\n`)): Promise<TrainResult> {
+/**
+ * Train: pretraining on c.data's token shards, or with `task` (made once the backend is up)
+ * another objective in the same loop, with the same checkpoints, resume and metrics.
+ */
+export async function train(c: TrainConfig, log: (l: string) => void = (l) => process.stderr.write(`${l}\n`), task?: () => Task | Promise<Task>): Promise<TrainResult> {
   const backend: Backend = await useBackend(c.backend, c.native, c.threads);
   await usePrecision(c.precision, backend);
-  const s = setup(c);
+  const s = setup(c, task ? await task() : undefined);
   const p = resumeOrInit(c, s, log);
   if (c.precision === 'f16') p.scaler = new LossScaler();
-  const { data, val, model } = s;
-  // Annealing: the whole run when it continues a checkpoint, else WSD's decay phase (or the cosine's last share).
-  const annealFrom = c.resume_from ? 0 : c.steps - Math.max(1, Math.round(c.steps * c.decay_frac));
-  if (s.anneal) log(`train: annealing on ${c.anneal_data} (${Math.round(c.anneal_share * 100)}% of each batch) from step ${annealFrom + 1}`);
+  const { model } = s;
   const B = c.batch_size;
   const T = c.context;
-  const perStep = B * T * c.grad_accum;
   const costs = { flops: flopsPerToken(model), peak: c.peak_flops ?? (await calibrate(B * T, model.d_model)) };
   const params = parameterCount(model);
   log(`train: ${params.toLocaleString('en')} parameters (${model.layers} layers, d ${model.d_model}, ${model.heads} heads, context ${T}, vocabulary ${model.vocab_size}); backend ${backend.label}${c.precision === 'f16' ? ', f16 matrix products' : ''}; matrix-product peak ${(costs.peak / 1e9).toFixed(1)} GFLOP/s`);
-  log(`train: ${data.tokens.length.toLocaleString('en')} training tokens${val ? `, ${val.tokens.length.toLocaleString('en')} validation tokens` : ', no validation split'}; ${perStep.toLocaleString('en')} tokens per step, ${c.steps} steps`);
+  for (const l of s.describe) log(l);
 
   const save = async () =>
     saveCheckpoint(s.ckptDir, {
-      state: { format: 'refinery-gpt-1', model, step: p.step, tokens: p.tokens, seconds: p.seconds, adam_t: p.opt.t, tokenizer: data.tokenizer, tokenizer_id: data.tokenizerId, config: c },
+      state: { format: 'refinery-gpt-1', model, step: p.step, tokens: p.tokens, seconds: p.seconds, adam_t: p.opt.t, tokenizer: s.tokenizer, tokenizer_id: s.tokenizerId, config: c },
       weights: await readValues(p.gpt.params),
       m: await readValues(p.opt.m),
       v: await readValues(p.opt.v),
@@ -259,14 +329,14 @@ export async function train(c: TrainConfig, log: (l: string) => void = (l) => pr
     if (c.max_seconds !== undefined && p.seconds >= c.max_seconds) break;
     if (c.stop_after !== undefined && p.step - firstStep >= c.stop_after) break;
     const started = performance.now();
-    const done = await optimizerStep(c, s, p, annealFrom);
+    const done = await optimizerStep(c, s, p);
     m.loss = done.loss;
     if (!Number.isFinite(m.loss)) throw new Error(`train: the loss is ${m.loss} at step ${p.step + 1}; lower --lr`);
     const dt = (performance.now() - started) / 1000;
     p.step++;
-    p.tokens += perStep;
+    p.tokens += done.tokens;
     p.seconds += dt;
-    m.windowTokens += perStep;
+    m.windowTokens += done.tokens;
     m.windowSeconds += dt;
     await record(c, s, p, m, done, costs, log);
     if (p.step % c.checkpoint_every === 0 || p.step === c.steps) await save();
@@ -284,8 +354,8 @@ export async function train(c: TrainConfig, log: (l: string) => void = (l) => pr
     tokens: p.tokens,
     seconds: p.seconds,
     loss: m.loss,
-    val_loss: m.val,
-    val_bpb: m.val === null ? null : bitsPerByte(val, m.val),
+    val_loss: m.val?.loss ?? null,
+    val_bpb: m.val?.fields.val_bpb ?? null,
     tokens_per_s: m.tokensPerS,
     mfu: m.tokensPerS ? (m.tokensPerS * costs.flops) / costs.peak : null,
     backend: backend.label,

@@ -57,6 +57,25 @@ export class Tokenizer {
     return id;
   }
 
+  /**
+   * This tokenizer with `names` added as special tokens, their ids appended after the last one:
+   * every existing id, merge and encoding stays as it was (names it already has are kept as they are).
+   */
+  withSpecials(names: readonly string[]): Tokenizer {
+    const specials = new Map(this.specials);
+    const tokenBytes = [...this.tokenBytes];
+    for (const name of names) {
+      if (!name) throw new UserError('tokenizer: a special token cannot be empty');
+      if (specials.has(name)) continue;
+      specials.set(name, tokenBytes.length);
+      tokenBytes.push(Buffer.from(name, 'utf8'));
+    }
+    const merges = [...this.merges.entries()]
+      .sort((x, y) => x[1] - y[1])
+      .map(([k, m]): [number, number, number] => [Math.floor(k / 4194304), k % 4194304, m % 4194304]);
+    return new Tokenizer(tokenBytes, merges, specials);
+  }
+
   /** Token ids of `text`, appended to `out`. */
   encodeInto(text: string, out: number[]): void {
     forEachPiece(text, (piece) => {

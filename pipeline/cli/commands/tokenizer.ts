@@ -5,6 +5,7 @@ import * as z from 'zod';
 import { parseOptions } from '../../core/config.js';
 import { UserError, errorMessage } from '../../core/errors.js';
 import type { Runner } from '../../core/executor.js';
+import { writeFileAtomic } from '../../core/layout.js';
 import { formatBytes, formatCount } from '../../core/progress.js';
 import { readTokensSummary, tokenizeOperation, tokenizerTrainOptions, trainTokenizer } from '../../tokenize/index.js';
 import { Tokenizer } from '../../tokenize/tokenizer.js';
@@ -20,6 +21,12 @@ const encodeOptions = z
   })
   .strict();
 const decodeOptions = z.object({ tokenizer: tokenizerFile }).strict();
+const addSpecialOptions = z
+  .object({
+    tokenizer: tokenizerFile,
+    output: z.string().describe('the tokenizer file to write (may be --tokenizer itself: it is replaced whole or not at all)').meta({ value: 'tokenizer.json' }),
+  })
+  .strict();
 
 function readInput(text: string | undefined, file: string | undefined): string {
   if (text !== undefined) return text;
@@ -78,6 +85,29 @@ export function addTokenizerCommands(program: Command, runner: Runner): void {
     });
     process.stdout.write(tok.decode(ids));
     process.stdout.write('\n');
+  });
+
+  const addSpecial = tokenizer
+    .command('add-special')
+    .summary('add special tokens (e.g. the chat tokens) to a trained tokenizer, keeping every existing id')
+    .description(
+      'Append special tokens to a trained tokenizer without retraining it: each new token gets the next free id, every existing ' +
+        'id, merge and encoding stays the same, and text is never encoded to a special token. A checkpoint trained with the old ' +
+        'tokenizer still fits (refinery sft grows its embedding rows). Tokens the tokenizer already has are left as they are.',
+    )
+    .argument('<tokens...>', 'the special tokens, e.g. "<|user|>" "<|assistant|>" "<|end|>"');
+  const pickAddSpecial = addSchemaFlags(addSpecial, addSpecialOptions, 'Options:', { required: true });
+  addSpecial.action((names: string[], values: Record<string, unknown>) => {
+    const o = parseOptions(addSpecialOptions, pickAddSpecial(values), 'refinery tokenizer add-special');
+    const before = Tokenizer.load(o.tokenizer);
+    const after = before.withSpecials(names);
+    writeFileAtomic(o.output, after.toJson());
+    const added = names.filter((n) => !before.specials.has(n));
+    const kept = names.filter((n) => before.specials.has(n));
+    console.log(
+      `tokenizer add-special: ${o.output}: ${added.map((n) => `${n} = ${after.special(n)}`).join(', ') || 'nothing added'}` +
+        `${kept.length ? ` (already there: ${kept.map((n) => `${n} = ${before.special(n)}`).join(', ')})` : ''}; ${formatCount(after.vocabSize)} tokens`,
+    );
   });
 
   addOperationCommand(program, tokenizeOperation, runner, {

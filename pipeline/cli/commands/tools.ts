@@ -1,6 +1,6 @@
 /**
  * Tools around the stages: `crawl` (seed URLs to WARC files), `extract-page` (one page's extraction), `sample-web` (test
- * WARCs), `sample-tasks` (a small multiple-choice task from real text).
+ * WARCs), `sample-tasks` (a small multiple-choice task from real text), `sample-chat` (post-training data from real text).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -112,6 +112,24 @@ export function addToolCommands(program: Command): void {
     const docs = pages.filter((p) => p.status === 200 && p.content_type === 'text/html').length;
     console.log(`sample-web: ${pages.length} responses (${docs} HTML pages) in ${files.length} WARC files -> ${out} (ground truth: pages.jsonl)`);
   });
+
+  program
+    .command('sample-chat')
+    .summary('write post-training data made from real text: SFT conversations and DPO preference pairs, train and held-out')
+    .description(
+      'Write conversations and preference pairs with exact answers from real text: which genre a Brown corpus passage is ' +
+        '(its real label; rejected: another genre), and the first sentence of a UDHR article translated into French, German, ' +
+        'Italian, Portuguese or Spanish (the real translation; rejected: the same article in another of these languages). ' +
+        'Held out: every fifth Brown text and every fifth article. Files: sft-train.jsonl, sft-heldout.jsonl (for refinery sft), ' +
+        'pairs-train.jsonl, pairs-heldout.jsonl (for refinery dpo).',
+    )
+    .requiredOption('-o, --output <dir>', 'the directory to write')
+    .option('--seed <n>', 'seeds the passages drawn and the rejected answers', '1')
+    .action(async (values: { output: string; seed: string }) => {
+      const { writeSampleChat } = await import('../../../datasets/sample-chat.js');
+      const counts = await writeSampleChat(values.output, Number(values.seed));
+      console.log(`sample-chat: ${Object.entries(counts).map(([f, n]) => `${f} ${n}`).join(', ')} -> ${values.output}`);
+    });
 
   program
     .command('sample-tasks')

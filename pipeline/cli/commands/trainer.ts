@@ -1,4 +1,4 @@
-/** `refinery train`, `plan`, `scaling sweep|fit`, `eval` and `generate`: thin faces over trainer/ (TensorFlow.js loads only when one runs). */
+/** `refinery train`, `plan`, `scaling sweep|fit`, `eval`, `generate`, and post-training's `sft`, `dpo` and `chat`: thin faces over trainer/ (TensorFlow.js loads only when one runs). */
 import type { Command } from 'commander';
 import { loadConfigFile, parseOptions } from '../../core/config.js';
 import { UserError } from '../../core/errors.js';
@@ -8,6 +8,7 @@ import { trainOptions as gptTrainOptions } from '../../../trainer/config.js';
 import type { SuiteResult } from '../../../trainer/eval-suite.js';
 import type { DocsScore, McResult } from '../../../trainer/evaluate.js';
 import { planOptions } from '../../../trainer/plan.js';
+import { chatOptions, dpoOptions, sftOptions } from '../../../trainer/post-options.js';
 import { sweepOptions } from '../../../trainer/scaling-options.js';
 import { addSchemaFlags } from '../flags.js';
 
@@ -158,6 +159,66 @@ export function addTrainerCommands(program: Command): void {
       if (data) console.log(`eval: ${data.documents} documents, ${formatCount(data.tokens)} tokens: loss ${data.loss.toFixed(4)}, perplexity ${data.perplexity.toFixed(2)}, ${data.bits_per_byte.toFixed(4)} bits/byte`);
     }
     if (written) console.error(`eval: results in ${written.json} and ${written.md}`);
+  });
+
+  const sftCmd = program
+    .command('sft')
+    .summary('supervised fine-tuning of a checkpoint on conversations (loss on the assistant\'s tokens only)')
+    .description(
+      'Fine-tune a pretrained checkpoint on conversations in the chat template (<|user|> ... <|end|> <|assistant|> ... <|end|>): ' +
+        'the loss counts only the assistant\'s tokens and the <|end|> closing them. The tokenizer needs the chat tokens ' +
+        '(refinery tokenizer add-special); the checkpoint\'s embedding grows to it, new rows at the mean. Same loop, checkpoints, ' +
+        'resume and metrics as refinery train; a short warmup then a linear decay to 0. With --val-data: held-out loss on the ' +
+        'assistant\'s tokens every eval, and at the end --answers held-out prompts answered greedily (ended with <|end|>, exactly right).',
+    )
+    .argument('[config.yaml]', 'a YAML file of the options below');
+  const pickSft = addSchemaFlags(sftCmd, sftOptions, 'Options:');
+  sftCmd.action(async (file: string | undefined, values: Record<string, unknown>) => {
+    const o = parseOptions(sftOptions, { ...(file ? loadConfigFile(file) : {}), ...pickSft(values) }, file ?? 'refinery sft');
+    const { sft } = await import('../../../trainer/sft.js');
+    const r = await sft(o);
+    const a = r.answers;
+    console.log(
+      `sft: ${r.steps} steps on ${r.conversations} conversations (${r.rows} rows) in ${r.seconds.toFixed(0)} s; loss ${r.loss.toFixed(4)}` +
+        `${r.val_loss === null ? '' : `, held-out ${r.val_loss.toFixed(4)}`}${a ? `; ${a.prompts} held-out answers: ${(100 * a.ended).toFixed(1)}% end with <|end|>, ${(100 * a.exact).toFixed(1)}% exact` : ''}; ${o.out}/`,
+    );
+  });
+
+  const dpoCmd = program
+    .command('dpo')
+    .summary('direct preference optimisation of an SFT checkpoint on {prompt, chosen, rejected} pairs')
+    .description(
+      'DPO: raise the policy\'s log-probability ratio (against the frozen SFT reference) of the chosen answer over the rejected ' +
+        'one, loss -log sigmoid(beta * margin). The reference\'s log-probabilities are computed once and stored in ' +
+        '--out/reference.json; the gradient goes through the policy only. Same loop, checkpoints and resume as refinery train; ' +
+        'with --val-data every eval reports the held-out DPO loss, reward margin, reward accuracy and preference accuracy.',
+    )
+    .argument('[config.yaml]', 'a YAML file of the options below');
+  const pickDpo = addSchemaFlags(dpoCmd, dpoOptions, 'Options:');
+  dpoCmd.action(async (file: string | undefined, values: Record<string, unknown>) => {
+    const o = parseOptions(dpoOptions, { ...(file ? loadConfigFile(file) : {}), ...pickDpo(values) }, file ?? 'refinery dpo');
+    const { dpo } = await import('../../../trainer/dpo.js');
+    const r = await dpo(o);
+    const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+    console.log(
+      `dpo: ${r.steps} steps on ${r.pairs} pairs in ${r.seconds.toFixed(0)} s; loss ${r.loss.toFixed(4)}` +
+        `${r.before && r.after ? `; held-out preference accuracy ${pct(r.before.pref_acc)} -> ${pct(r.after.pref_acc)}, reward margin ${r.after.margin.toFixed(3)}, reward accuracy ${pct(r.after.reward_acc)}` : ''}; ${o.out}/`,
+    );
+  });
+
+  const chatCmd = program
+    .command('chat')
+    .summary('chat with a checkpoint in the terminal (or answer one --prompt)')
+    .description(
+      'An interactive chat with a checkpoint from refinery sft or dpo: type a message, read the answer (decoded with a key-value ' +
+        'cache until <|end|>); the conversation so far is the context of the next answer. /reset forgets it, /exit leaves. ' +
+        'With --prompt, one answer is printed and the command exits.',
+    );
+  const pickChat = addSchemaFlags(chatCmd, chatOptions, 'Options:', { required: true });
+  chatCmd.action(async (values: Record<string, unknown>) => {
+    const o = parseOptions(chatOptions, pickChat(values), 'refinery chat');
+    const { chatLoop } = await import('../../../trainer/chat.js');
+    await chatLoop(o);
   });
 
   const generateCmd = program.command('generate').summary('sample text from a checkpoint');
