@@ -5,34 +5,44 @@
  *   B: vocab 8,192, context 256, d 256, 6 layers, 8 heads, batch 8
  * MFU = tokens/s x FLOPs per token (6 N + 12 L d T, as nanoGPT counts) / the backend's own
  * matrix-product speed measured in the same process on the model's MLP product.
- * The reference is PyTorch on this CPU (nanoGPT's model, same shapes, measured once and
- * quoted in the issue): A 15.2k tokens/s on one thread, B 2.0k.
+ * The reference is PyTorch on this CPU in the same run (bench/train_pytorch.py: nanoGPT's
+ * model, same shapes, `pip install torch`), at one and two threads like ours; phases alternate
+ * between PyTorch and us so a change in the machine's load hits both. The own SGEMM
+ * (refinery_blas_portable.node, built by REFINERY_BLAS=both npm run build:native) runs too when
+ * built, against OpenBLAS: the speed a machine without OpenBLAS gets.
  *
- *   npm run bench -- train [--steps 6] [--configs A,B]
+ *   npm run bench -- train [--steps 6] [--configs A,B] [--wasm] (also tfjs's WebAssembly alone)
  */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { Random } from '../pipeline/core/random.js';
 import { useBackend, type BackendChoice } from '../trainer/backend.js';
 import { GPT, flopsPerToken, initialValues, parameterCount, type ModelConfig } from '../trainer/model.js';
-import { releaseKept } from '../trainer/ops.js';
+import { loadNativeBlas } from '../trainer/native/index.js';
+import { releaseKept, useNativeKernels } from '../trainer/ops.js';
 import { AdamW } from '../trainer/optimizer.js';
 import { calibrate } from '../trainer/train.js';
-import { arg, isolated, type PhaseFn } from './harness.js';
+import { arg, isolated, type PhaseFn, type PhaseResult } from './harness.js';
 
-const CONFIGS: Record<string, { model: ModelConfig; batch: number; pytorch1: number }> = {
-  A: { model: { vocab_size: 512, context: 128, d_model: 128, layers: 4, heads: 4 }, batch: 16, pytorch1: 15_200 },
-  B: { model: { vocab_size: 8192, context: 256, d_model: 256, layers: 6, heads: 8 }, batch: 8, pytorch1: 2_000 },
+const CONFIGS: Record<string, { model: ModelConfig; batch: number }> = {
+  A: { model: { vocab_size: 512, context: 128, d_model: 128, layers: 4, heads: 4 }, batch: 16 },
+  B: { model: { vocab_size: 8192, context: 256, d_model: 256, layers: 6, heads: 8 }, batch: 8 },
 };
-const BACKENDS: [string, BackendChoice, boolean, number][] = [
-  ['wasm + native kernels, 1 thread', 'wasm', true, 1],
-  ['wasm + native kernels, 2 threads', 'wasm', true, 2],
-  ['wasm alone', 'wasm', false, 1],
-];
+/** Which native addon a phase uses: the one build:native made, the own-SGEMM one beside it, or none. */
+type Native = 'default' | 'portable' | false;
 
-function phaseFor(name: string, backend: BackendChoice, native: boolean, threads: number, steps: number): PhaseFn {
+function phaseFor(name: string, backend: BackendChoice, native: Native, threads: number, steps: number): PhaseFn {
   return async () => {
     const { model: c, batch: B } = CONFIGS[name];
-    const b = await useBackend(backend, native, threads);
+    const b = { ...(await useBackend(backend, native !== false, threads)) };
+    if (native === 'portable') {
+      const own = loadNativeBlas('portable');
+      if (!own) throw new Error('refinery_blas_portable.node is not built (REFINERY_BLAS=both npm run build:native)');
+      own.setThreads(threads);
+      useNativeKernels(own);
+      b.label = `${b.name} + native kernels (${own.gemm()}, ${threads} thread${threads === 1 ? '' : 's'})`;
+    }
     const T = c.context;
     const gpt = new GPT(c, initialValues(c, 1));
     const opt = new AdamW(gpt.params, { beta1: 0.9, beta2: 0.95, eps: 1e-8, weight_decay: 0.1, grad_clip: 1 });
@@ -60,21 +70,59 @@ function phaseFor(name: string, backend: BackendChoice, native: boolean, threads
     console.log(
       `  config ${name} on ${b.label}: ${Math.round(tokensPerS).toLocaleString('en')} tokens/s, ${parameterCount(c).toLocaleString('en')} parameters, ` +
         `${(flopsPerToken(c) / 1e6).toFixed(1)} MFLOP/token; matrix products ${(peak / 1e9).toFixed(1)} GFLOP/s at the model's shape, ${(large / 1e9).toFixed(1)} large; ` +
-        `MFU ${((100 * tokensPerS * flopsPerToken(c)) / peak).toFixed(1)}% (${((100 * tokensPerS * flopsPerToken(c)) / large).toFixed(1)}% of the large-product peak), ` +
-        `${(tokensPerS / CONFIGS[name].pytorch1).toFixed(2)}x PyTorch one thread`,
+        `MFU ${((100 * tokensPerS * flopsPerToken(c)) / peak).toFixed(1)}% (${((100 * tokensPerS * flopsPerToken(c)) / large).toFixed(1)}% of the large-product peak)`,
     );
-    return { bytes: 0, docs: steps * B * T };
+    return { bytes: 0, docs: steps * B * T, rate: tokensPerS };
+  };
+}
+
+const pytorchScript = fileURLToPath(new URL('../../bench/train_pytorch.py', import.meta.url));
+
+/** PyTorch on the same shapes, in a python3 child; its tokens/s over its own timed steps. */
+function pytorchPhase(name: string, threads: number, steps: number): PhaseFn {
+  return () => {
+    const { model: c, batch } = CONFIGS[name];
+    const args = [pytorchScript, '--vocab', c.vocab_size, '--context', c.context, '--d', c.d_model, '--layers', c.layers, '--heads', c.heads, '--batch', batch, '--threads', threads, '--steps', steps];
+    const r = spawnSync(process.env.PYTHON ?? 'python3', args.map(String), { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`PyTorch reference failed (pip install torch): ${(r.stderr || r.error?.message || '').trim().split('\n').slice(-2).join(' ')}`);
+    const { tokens_per_s: rate, torch } = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as { tokens_per_s: number; torch: string };
+    console.log(`  config ${name} on PyTorch ${torch} CPU, ${threads} thread${threads === 1 ? '' : 's'}: ${Math.round(rate).toLocaleString('en')} tokens/s`);
+    return { bytes: 0, docs: steps * batch * c.context, rate };
   };
 }
 
 export async function main(args: string[]): Promise<void> {
   const steps = Number(arg(args, 'steps', '6'));
   const configs = arg(args, 'configs', 'A,B').split(',');
+  const wasm = args.includes('--wasm');
+  // The own SGEMM as a second addon beside OpenBLAS's; where OpenBLAS is absent the default addon is the own SGEMM already.
+  const main = loadNativeBlas();
+  const portable = main?.gemm() !== 'OpenBLAS' ? false : loadNativeBlas('portable') !== null;
   const phases: Record<string, PhaseFn> = {};
-  for (const name of configs) for (const [label, backend, native, threads] of BACKENDS) phases[`config ${name}: ${label}`] = phaseFor(name, backend, native, threads, steps);
+  for (const name of configs) {
+    if (!CONFIGS[name]) throw new Error(`unknown config ${name} (A or B)`);
+    for (const threads of [1, 2]) {
+      const t = `${threads} thread${threads === 1 ? '' : 's'}`;
+      phases[`config ${name}: PyTorch, ${t}`] = pytorchPhase(name, threads, steps);
+      phases[`config ${name}: native kernels, ${t}`] = phaseFor(name, 'wasm', 'default', threads, steps);
+      if (portable) phases[`config ${name}: own SGEMM, ${t}`] = phaseFor(name, 'wasm', 'portable', threads, steps);
+    }
+    if (wasm) phases[`config ${name}: wasm alone`] = phaseFor(name, 'wasm', false, 1, steps);
+  }
   const results = await isolated('train', args, phases);
   if (!results) return;
+  const rate = (phase: string) => results.find((r) => r.name === phase)?.rate;
+  const x = (a?: number, b?: number) => (a && b ? `${(a / b).toFixed(2)}x` : '-');
+  console.log(`\nratios (same run; native kernels: ${main?.gemm() ?? 'not built'})`);
+  console.log('config  threads  PyTorch tok/s  ours tok/s  ours/PyTorch  own SGEMM tok/s  own/ours  own/PyTorch');
+  for (const name of configs)
+    for (const threads of [1, 2]) {
+      const t = `${threads} thread${threads === 1 ? '' : 's'}`;
+      const [py, ours, own] = ['PyTorch', 'native kernels', 'own SGEMM'].map((w) => rate(`config ${name}: ${w}, ${t}`));
+      const n = (v?: number) => (v ? Math.round(v).toLocaleString('en') : '-');
+      console.log(`${name.padEnd(7)} ${String(threads).padStart(7)}  ${n(py).padStart(13)}  ${n(ours).padStart(10)}  ${x(ours, py).padStart(12)}  ${n(own).padStart(15)}  ${x(own, ours).padStart(8)}  ${x(own, py).padStart(11)}`);
+    }
   // Throughput is in the lines above (timed steps only); the harness adds each process's peak memory.
-  console.log('phase                                            peak RSS MB');
-  for (const r of results) console.log(`${r.name.padEnd(48)} ${r.died ? `died (${r.died})` : String(r.peakRssMB).padStart(11)}`);
+  console.log('\nphase                                            peak RSS MB');
+  for (const r of results as PhaseResult[]) console.log(`${r.name.padEnd(48)} ${r.died ? `died (${r.died})` : String(r.peakRssMB).padStart(11)}`);
 }

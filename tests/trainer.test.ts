@@ -1,7 +1,7 @@
 /**
  * The GPT trainer on the CPU backend: gradients against finite differences (native kernels
- * and plain tfjs ops), overfitting one batch, a flat tensor count, and a resumed run that
- * reproduces the uninterrupted loss curve exactly.
+ * with OpenBLAS and with the own SGEMM, and plain tfjs ops), overfitting one batch, a flat
+ * tensor count, and a resumed run that reproduces the uninterrupted loss curve exactly.
  */
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -33,9 +33,10 @@ const batch = (c: ModelConfig, B: number, seed: number) => {
 };
 
 describe('gradients', () => {
-  const paths = [['tfjs ops', null], ['native kernels', loadNativeBlas()]] as const;
+  // The own SGEMM's addon (REFINERY_BLAS=both builds it beside OpenBLAS's; see tests/native-kernels.test.ts).
+  const paths = [['tfjs ops', null], ['native kernels', loadNativeBlas()], ['native kernels, portable SGEMM', loadNativeBlas('portable')]] as const;
   for (const [name, kernels] of paths) {
-    it.skipIf(name === 'native kernels' && !kernels)(`match finite differences (${name})`, () => {
+    it.skipIf(name !== 'tfjs ops' && !kernels)(`match finite differences (${name})`, () => {
       useNativeKernels(kernels);
       // Weights 20x GPT-2's scale, so attention is far from uniform and every path carries gradient.
       const values = initialValues(tiny, 3);

@@ -16,9 +16,9 @@ export type BackendChoice = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
 export interface Backend {
   /** tfjs's backend: tensorflow, wasm or cpu. */
   name: string;
-  /** Matrix products through OpenBLAS (trainer/native), with this many threads; 0 when not used. */
+  /** Native kernels (trainer/native: OpenBLAS or the own SGEMM) with this many threads; 0 when not used. */
   blasThreads: number;
-  /** "wasm + OpenBLAS sgemm (1 thread)", for reports. */
+  /** "wasm + native kernels (OpenBLAS, 1 thread)", for reports. */
   label: string;
 }
 
@@ -59,7 +59,7 @@ export async function useBackend(choice: BackendChoice = 'auto', native = true, 
       const blas = native && name !== 'tensorflow' ? loadNativeBlas() : null;
       if (blas) blas.setThreads(threads);
       useNativeKernels(blas);
-      const backend = { name, blasThreads: blas ? threads : 0, label: blas ? `${name} + native kernels (OpenBLAS, ${threads} thread${threads === 1 ? '' : 's'})` : name };
+      const backend = { name, blasThreads: blas ? threads : 0, label: blas ? `${name} + native kernels (${blas.gemm()}, ${threads} thread${threads === 1 ? '' : 's'})` : name };
       current = { request, backend };
       return backend;
     }

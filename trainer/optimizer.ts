@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { decays } from './model.js';
+import { adamwUpdate, sumOfSquares } from './ops.js';
 
 export interface AdamWConfig {
   beta1: number;
@@ -60,7 +61,7 @@ export class AdamW {
 
   /** One update from gradients (by parameter name); returns the gradients' global norm before clipping. */
   step(grads: Record<string, tf.Tensor>, lr: number): number {
-    const norm = tf.tidy(() => Math.sqrt(tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g)))).dataSync()[0]));
+    const norm = Math.sqrt(sumOfSquares(Object.values(grads)));
     const clip = this.c.grad_clip > 0 && norm > this.c.grad_clip ? this.c.grad_clip / norm : 1;
     this.t++;
     const { beta1: b1, beta2: b2, eps, weight_decay: wd } = this.c;
@@ -70,9 +71,17 @@ export class AdamW {
       for (const [name, p] of this.params) {
         const g0 = grads[name];
         if (!g0) throw new Error(`no gradient for ${name}`);
-        const g = clip === 1 ? g0 : tf.mul(g0, clip);
         const m = this.m.get(name) as tf.Variable;
         const v = this.v.get(name) as tf.Variable;
+        // Natively one fused pass per parameter (tfjs needs a dozen ops, each a pass over memory).
+        const fused = adamwUpdate(p, g0, m, v, { lr, beta1: b1, beta2: b2, eps, weightDecay: wd > 0 && decays(name) ? wd : 0, c1, c2, clip });
+        if (fused) {
+          p.assign(fused[0]);
+          m.assign(fused[1]);
+          v.assign(fused[2]);
+          continue;
+        }
+        const g = clip === 1 ? g0 : tf.mul(g0, clip);
         m.assign(tf.add(tf.mul(m, b1), tf.mul(g, 1 - b1)));
         v.assign(tf.add(tf.mul(v, b2), tf.mul(tf.square(g), 1 - b2)));
         let update = tf.div(tf.div(m, c1), tf.add(tf.sqrt(tf.div(v, c2)), eps));
