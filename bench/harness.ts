@@ -22,11 +22,11 @@ export interface PhaseResult {
   docs: number;
   baselineRssMB: number;
   peakRssMB: number;
-  /** A phase's own throughput over its timed part, when its setup must not count (units: the bench's). */
-  rate?: number;
+  /** A phase's own throughputs over its timed part, when its setup must not count (names and units: the bench's). */
+  rates?: Record<string, number>;
 }
 
-export type PhaseOutput = { bytes: number; docs: number; rate?: number };
+export type PhaseOutput = { bytes: number; docs: number; rates?: Record<string, number> };
 export type PhaseFn = () => Promise<PhaseOutput> | PhaseOutput;
 
 const mb = (bytes: number) => Math.round(bytes / 2 ** 20);
@@ -40,11 +40,11 @@ export async function phase(name: string, fn: PhaseFn): Promise<PhaseResult> {
     peak = Math.max(peak, process.memoryUsage().rss);
   }, 10);
   const start = performance.now();
-  const { bytes, docs, rate } = await fn();
+  const { bytes, docs, rates } = await fn();
   const seconds = (performance.now() - start) / 1000;
   clearInterval(timer);
   peak = Math.max(peak, process.memoryUsage().rss, process.resourceUsage().maxRSS * 1024);
-  return { name, seconds, bytes, docs, baselineRssMB: mb(baseline), peakRssMB: mb(peak), ...(rate === undefined ? {} : { rate }) };
+  return { name, seconds, bytes, docs, baselineRssMB: mb(baseline), peakRssMB: mb(peak), ...(rates ? { rates } : {}) };
 }
 
 /**
