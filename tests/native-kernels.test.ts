@@ -23,7 +23,7 @@ if (missing && process.env.CI === 'true') throw new Error(`${missing}; CI=true r
 
 beforeAll(async () => {
   await useBackend('cpu', false);
-});
+}, 60_000);
 afterAll(() => {
   useNativeKernels(loadNativeBlas());
   main?.setThreads(1);

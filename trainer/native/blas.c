@@ -34,14 +34,18 @@ static napi_value fail(napi_env env, const char *message) {
   return NULL;
 }
 
-static float *floats(napi_env env, napi_value value, size_t *length) {
+/* The data of a typed array of the given type (its length in elements), or NULL for anything else. */
+static void *typed(napi_env env, napi_value value, napi_typedarray_type want, size_t *length) {
   napi_typedarray_type type;
   void *data;
   napi_value buffer;
   size_t offset;
-  if (napi_get_typedarray_info(env, value, &type, length, &data, &buffer, &offset) != napi_ok || type != napi_float32_array) return NULL;
-  return (float *)data;
+  if (napi_get_typedarray_info(env, value, &type, length, &data, &buffer, &offset) != napi_ok || type != want) return NULL;
+  return data;
 }
+
+static float *floats(napi_env env, napi_value value, size_t *length) { return typed(env, value, napi_float32_array, length); }
+static int32_t *ints(napi_env env, napi_value value, size_t *length) { return typed(env, value, napi_int32_array, length); }
 
 static napi_value sgemm(napi_env env, napi_callback_info info) {
   size_t argc = 9;
@@ -244,15 +248,6 @@ static napi_value threads(napi_env env, napi_callback_info info) {
   rf_gemm_set_threads(n);
   rf_pool_set_threads(n);
   return NULL;
-}
-
-static int32_t *ints(napi_env env, napi_value value, size_t *length) {
-  napi_typedarray_type type;
-  void *data;
-  napi_value buffer;
-  size_t offset;
-  if (napi_get_typedarray_info(env, value, &type, length, &data, &buffer, &offset) != napi_ok || type != napi_int32_array) return NULL;
-  return (int32_t *)data;
 }
 
 static int number_arg(napi_env env, napi_value v, double *out) { return napi_get_value_double(env, v, out) == napi_ok; }

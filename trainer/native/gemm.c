@@ -46,24 +46,20 @@ __attribute__((target("avx2,fma"))) static void kernel_avx2(int kc, const float 
   __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
   for (int p = 0; p < kc; p++, a += MR, b += NR) {
     const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
-    __m256 x = _mm256_broadcast_ss(a);
-    c00 = _mm256_fmadd_ps(x, b0, c00);
-    c01 = _mm256_fmadd_ps(x, b1, c01);
-    x = _mm256_broadcast_ss(a + 1);
-    c10 = _mm256_fmadd_ps(x, b0, c10);
-    c11 = _mm256_fmadd_ps(x, b1, c11);
-    x = _mm256_broadcast_ss(a + 2);
-    c20 = _mm256_fmadd_ps(x, b0, c20);
-    c21 = _mm256_fmadd_ps(x, b1, c21);
-    x = _mm256_broadcast_ss(a + 3);
-    c30 = _mm256_fmadd_ps(x, b0, c30);
-    c31 = _mm256_fmadd_ps(x, b1, c31);
-    x = _mm256_broadcast_ss(a + 4);
-    c40 = _mm256_fmadd_ps(x, b0, c40);
-    c41 = _mm256_fmadd_ps(x, b1, c41);
-    x = _mm256_broadcast_ss(a + 5);
-    c50 = _mm256_fmadd_ps(x, b0, c50);
-    c51 = _mm256_fmadd_ps(x, b1, c51);
+    // One row of the tile: a's value broadcast, times the two halves of b's row (kept unrolled: twelve named registers).
+#define ROW(i, lo, hi)                           \
+  do {                                           \
+    const __m256 x = _mm256_broadcast_ss(a + i); \
+    lo = _mm256_fmadd_ps(x, b0, lo);             \
+    hi = _mm256_fmadd_ps(x, b1, hi);             \
+  } while (0)
+    ROW(0, c00, c01);
+    ROW(1, c10, c11);
+    ROW(2, c20, c21);
+    ROW(3, c30, c31);
+    ROW(4, c40, c41);
+    ROW(5, c50, c51);
+#undef ROW
   }
   const __m256 s = _mm256_set1_ps(alpha);
   __m256 rows[MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
