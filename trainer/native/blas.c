@@ -259,13 +259,21 @@ static bool ids_in_range(const int32_t *ids, size_t n, size_t limit) {
   return true;
 }
 
-/* gelu(x, y) */
-static napi_value gelu(napi_env env, napi_callback_info info) {
-  size_t argc = 2, lx, ly;
+/* A call's two Float32Array arguments; false when there are not exactly two. */
+static bool two_arrays(napi_env env, napi_callback_info info, float **a, size_t *la, float **b, size_t *lb) {
+  size_t argc = 2;
   napi_value argv[2];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  float *x = argc == 2 ? floats(env, argv[0], &lx) : NULL, *y = x ? floats(env, argv[1], &ly) : NULL;
-  if (!x || !y || ly < lx) return fail(env, "gelu: expected Float32Arrays (x, y), y at least as long as x");
+  *a = argc == 2 ? floats(env, argv[0], la) : NULL;
+  *b = *a ? floats(env, argv[1], lb) : NULL;
+  return *a && *b;
+}
+
+/* gelu(x, y) */
+static napi_value gelu(napi_env env, napi_callback_info info) {
+  size_t lx, ly;
+  float *x, *y;
+  if (!two_arrays(env, info, &x, &lx, &y, &ly) || ly < lx) return fail(env, "gelu: expected Float32Arrays (x, y), y at least as long as x");
   rf_gelu(x, y, lx);
   return NULL;
 }
@@ -358,11 +366,9 @@ static napi_value embed_backward(napi_env env, napi_callback_info info) {
 
 /* addBias(x [rows, d], b [d]): in place */
 static napi_value add_bias(napi_env env, napi_callback_info info) {
-  size_t argc = 2, lx, lb;
-  napi_value argv[2];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  float *x = argc == 2 ? floats(env, argv[0], &lx) : NULL, *b = x ? floats(env, argv[1], &lb) : NULL;
-  if (!x || !b || lb == 0 || lx % lb != 0) return fail(env, "addBias: expected Float32Arrays (x [rows*d], b [d])");
+  size_t lx, lb;
+  float *x, *b;
+  if (!two_arrays(env, info, &x, &lx, &b, &lb) || lb == 0 || lx % lb != 0) return fail(env, "addBias: expected Float32Arrays (x [rows*d], b [d])");
   rf_add_bias(x, b, lx / lb, lb);
   return NULL;
 }
