@@ -7,6 +7,16 @@
 #include "exp-approx.h"
 #include "pool.h"
 
+/*
+ * The hot loops are compiled twice on x86-64 Linux, for AVX2/FMA and for the baseline, and the
+ * loader picks by CPU (GCC's target_clones, an ifunc): 8 floats a step where the CPU has them.
+ */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define WIDE __attribute__((target_clones("arch=haswell", "default")))
+#else
+#define WIDE
+#endif
+
 /* Elements below which an elementwise job stays on one thread (waking a worker costs ~10 us). */
 #define GRAIN 32768
 
@@ -19,7 +29,7 @@ struct elementwise {
   size_t n;
 };
 
-static void gelu_part(void *ctx, int part, int parts) {
+WIDE static void gelu_part(void *ctx, int part, int parts) {
   const struct elementwise *j = ctx;
   long from, to;
   rf_slice((long)j->n, part, parts, 16, &from, &to);
@@ -37,7 +47,7 @@ void rf_gelu(const float *x, float *y, size_t n) {
   rf_pool_run(gelu_part, &j, rf_pool_parts((long)n, GRAIN));
 }
 
-static void gelu_backward_part(void *ctx, int part, int parts) {
+WIDE static void gelu_backward_part(void *ctx, int part, int parts) {
   const struct elementwise *j = ctx;
   long from, to;
   rf_slice((long)j->n, part, parts, 16, &from, &to);
@@ -66,7 +76,7 @@ struct rows_job {
   double sums[64];
 };
 
-static void cross_entropy_part(void *ctx, int part, int parts) {
+WIDE static void cross_entropy_part(void *ctx, int part, int parts) {
   struct rows_job *j = ctx;
   long from, to;
   rf_slice((long)j->rows, part, parts, 1, &from, &to);
@@ -93,7 +103,7 @@ double rf_cross_entropy(const float *z, const int32_t *targets, size_t rows, siz
   return rows ? total / (double)rows : 0.0;
 }
 
-static void cross_entropy_backward_part(void *ctx, int part, int parts) {
+WIDE static void cross_entropy_backward_part(void *ctx, int part, int parts) {
   const struct rows_job *j = ctx;
   long from, to;
   rf_slice((long)j->rows, part, parts, 1, &from, &to);
@@ -118,7 +128,7 @@ struct adamw_job {
 };
 
 /* restrict: the outputs are fresh tensors, so the loop vectorises without run-time overlap checks. */
-static void adamw_range(const struct rf_adamw *o, const float *restrict p, const float *restrict gin, const float *restrict m_in, const float *restrict v_in, float *restrict p_out,
+WIDE static void adamw_range(const struct rf_adamw *o, const float *restrict p, const float *restrict gin, const float *restrict m_in, const float *restrict v_in, float *restrict p_out,
                         float *restrict m_out, float *restrict v_out, long from, long to) {
   const float clip = o->clip, b1 = o->beta1, b2 = o->beta2, eps = o->eps, wd = o->weight_decay, lr = o->lr, inv_c1 = 1.0f / o->c1, inv_c2 = 1.0f / o->c2;
   for (long i = from; i < to; i++) {
