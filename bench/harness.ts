@@ -22,9 +22,12 @@ export interface PhaseResult {
   docs: number;
   baselineRssMB: number;
   peakRssMB: number;
+  /** A phase's own throughputs over its timed part, when its setup must not count (names and units: the bench's). */
+  rates?: Record<string, number>;
 }
 
-export type PhaseFn = () => Promise<{ bytes: number; docs: number }> | { bytes: number; docs: number };
+export type PhaseOutput = { bytes: number; docs: number; rates?: Record<string, number> };
+export type PhaseFn = () => Promise<PhaseOutput> | PhaseOutput;
 
 const mb = (bytes: number) => Math.round(bytes / 2 ** 20);
 
@@ -37,11 +40,11 @@ export async function phase(name: string, fn: PhaseFn): Promise<PhaseResult> {
     peak = Math.max(peak, process.memoryUsage().rss);
   }, 10);
   const start = performance.now();
-  const { bytes, docs } = await fn();
+  const { bytes, docs, rates } = await fn();
   const seconds = (performance.now() - start) / 1000;
   clearInterval(timer);
   peak = Math.max(peak, process.memoryUsage().rss, process.resourceUsage().maxRSS * 1024);
-  return { name, seconds, bytes, docs, baselineRssMB: mb(baseline), peakRssMB: mb(peak) };
+  return { name, seconds, bytes, docs, baselineRssMB: mb(baseline), peakRssMB: mb(peak), ...(rates ? { rates } : {}) };
 }
 
 /**

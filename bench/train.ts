@@ -5,29 +5,32 @@
  *   B: vocab 8,192, context 256, d 256, 6 layers, 8 heads, batch 8
  * MFU = tokens/s x FLOPs per token (6 N + 12 L d T, as nanoGPT counts) / the backend's own
  * matrix-product speed measured in the same process on the model's MLP product.
- * The reference is PyTorch on this CPU (nanoGPT's model, same shapes, measured once and
- * quoted in the issue): A 15.2k tokens/s on one thread, B 2.0k.
+ * The reference is PyTorch on this CPU in the same run (bench/train_pytorch.py: nanoGPT's
+ * model, same shapes, `pip install torch`), at one and two threads like ours; phases alternate
+ * between PyTorch and us so a change in the machine's load hits both. The own SGEMM
+ * (refinery_blas_portable.node, built by REFINERY_BLAS=both npm run build:native) runs too when
+ * built, against OpenBLAS: the speed a machine without OpenBLAS gets.
  *
- *   npm run bench -- train [--steps 6] [--configs A,B]
+ *   npm run bench -- train [--steps 6] [--configs A,B] [--wasm] (also tfjs's WebAssembly alone)
  */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { Random } from '../pipeline/core/random.js';
 import { useBackend, type BackendChoice } from '../trainer/backend.js';
 import { GPT, flopsPerToken, initialValues, parameterCount, type ModelConfig } from '../trainer/model.js';
-import { releaseKept } from '../trainer/ops.js';
+import { loadNativeBlas } from '../trainer/native/index.js';
+import { releaseKept, useNativeKernels } from '../trainer/ops.js';
 import { AdamW } from '../trainer/optimizer.js';
 import { calibrate } from '../trainer/train.js';
-import { arg, isolated, type PhaseFn } from './harness.js';
+import { arg, isolated, type PhaseFn, type PhaseResult } from './harness.js';
 
-const CONFIGS: Record<string, { model: ModelConfig; batch: number; pytorch1: number }> = {
-  A: { model: { vocab_size: 512, context: 128, d_model: 128, layers: 4, heads: 4 }, batch: 16, pytorch1: 15_200 },
-  B: { model: { vocab_size: 8192, context: 256, d_model: 256, layers: 6, heads: 8 }, batch: 8, pytorch1: 2_000 },
+const CONFIGS: Record<string, { model: ModelConfig; batch: number }> = {
+  A: { model: { vocab_size: 512, context: 128, d_model: 128, layers: 4, heads: 4 }, batch: 16 },
+  B: { model: { vocab_size: 8192, context: 256, d_model: 256, layers: 6, heads: 8 }, batch: 8 },
 };
-const BACKENDS: [string, BackendChoice, boolean, number][] = [
-  ['wasm + native kernels, 1 thread', 'wasm', true, 1],
-  ['wasm + native kernels, 2 threads', 'wasm', true, 2],
-  ['wasm alone', 'wasm', false, 1],
-];
+/** Which native addon a phase uses: the one build:native made, the own-SGEMM one beside it, or none. */
+type Native = 'default' | 'portable' | false;
 
 /** A freshly initialised model, its optimizer, and one random batch of B sequences (bench/gpu.ts too). */
 export function benchModel(c: ModelConfig, B: number): { gpt: GPT; opt: AdamW; x: tf.Tensor2D; y: tf.Tensor2D; vars: tf.Variable[] } {
@@ -40,10 +43,17 @@ export function benchModel(c: ModelConfig, B: number): { gpt: GPT; opt: AdamW; x
   return { gpt, opt, x, y, vars: [...gpt.params.values()] };
 }
 
-function phaseFor(name: string, backend: BackendChoice, native: boolean, threads: number, steps: number): PhaseFn {
+function phaseFor(name: string, backend: BackendChoice, native: Native, threads: number, steps: number): PhaseFn {
   return async () => {
     const { model: c, batch: B } = CONFIGS[name];
-    const b = await useBackend(backend, native, threads);
+    const b = { ...(await useBackend(backend, native !== false, threads)) };
+    if (native === 'portable') {
+      const own = loadNativeBlas('portable');
+      if (!own) throw new Error('refinery_blas_portable.node is not built (REFINERY_BLAS=both npm run build:native)');
+      own.setThreads(threads);
+      useNativeKernels(own);
+      b.label = `${b.name} + native kernels (${own.gemm()}, ${threads} thread${threads === 1 ? '' : 's'})`;
+    }
     const T = c.context;
     const { gpt, opt, x, y, vars } = benchModel(c, B);
     const step = () => {
@@ -57,30 +67,75 @@ function phaseFor(name: string, backend: BackendChoice, native: boolean, threads
     step();
     step();
     const start = performance.now();
+    const cpu = process.cpuUsage();
     for (let s = 0; s < steps; s++) step();
     const seconds = (performance.now() - start) / 1000;
+    const used = process.cpuUsage(cpu);
     const tokensPerS = (steps * B * T) / seconds;
+    const tokensPerCpuS = (steps * B * T) / ((used.user + used.system) / 1e6);
     const peak = await calibrate(B * T, c.d_model, 1);
     // Also against a large product ([1024 x 1024] x [1024 x 4096]), the usual "sgemm peak".
     const large = await calibrate(1024, 1024, 1);
     console.log(
       `  config ${name} on ${b.label}: ${Math.round(tokensPerS).toLocaleString('en')} tokens/s, ${parameterCount(c).toLocaleString('en')} parameters, ` +
         `${(flopsPerToken(c) / 1e6).toFixed(1)} MFLOP/token; matrix products ${(peak / 1e9).toFixed(1)} GFLOP/s at the model's shape, ${(large / 1e9).toFixed(1)} large; ` +
-        `MFU ${((100 * tokensPerS * flopsPerToken(c)) / peak).toFixed(1)}% (${((100 * tokensPerS * flopsPerToken(c)) / large).toFixed(1)}% of the large-product peak), ` +
-        `${(tokensPerS / CONFIGS[name].pytorch1).toFixed(2)}x PyTorch one thread`,
+        `MFU ${((100 * tokensPerS * flopsPerToken(c)) / peak).toFixed(1)}% (${((100 * tokensPerS * flopsPerToken(c)) / large).toFixed(1)}% of the large-product peak)`,
     );
-    return { bytes: 0, docs: steps * B * T };
+    return { bytes: 0, docs: steps * B * T, rates: { wall: tokensPerS, cpu: tokensPerCpuS } };
+  };
+}
+
+const pytorchScript = fileURLToPath(new URL('../../bench/train_pytorch.py', import.meta.url));
+
+/** PyTorch on the same shapes, in a python3 child; its tokens/s over its own timed steps. */
+function pytorchPhase(name: string, threads: number, steps: number): PhaseFn {
+  return () => {
+    const { model: c, batch } = CONFIGS[name];
+    const args = [pytorchScript, '--vocab', c.vocab_size, '--context', c.context, '--d', c.d_model, '--layers', c.layers, '--heads', c.heads, '--batch', batch, '--threads', threads, '--steps', steps];
+    const r = spawnSync(process.env.PYTHON ?? 'python3', args.map(String), { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`PyTorch reference failed (pip install torch): ${(r.stderr || r.error?.message || '').trim().split('\n').slice(-2).join(' ')}`);
+    const out = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as { tokens_per_s: number; tokens_per_cpu_s: number; torch: string };
+    console.log(`  config ${name} on PyTorch ${out.torch} CPU, ${threads} thread${threads === 1 ? '' : 's'}: ${Math.round(out.tokens_per_s).toLocaleString('en')} tokens/s`);
+    return { bytes: 0, docs: steps * batch * c.context, rates: { wall: out.tokens_per_s, cpu: out.tokens_per_cpu_s } };
   };
 }
 
 export async function main(args: string[]): Promise<void> {
   const steps = Number(arg(args, 'steps', '6'));
   const configs = arg(args, 'configs', 'A,B').split(',');
+  const wasm = args.includes('--wasm');
+  // The own SGEMM as a second addon beside OpenBLAS's; where OpenBLAS is absent the default addon is the own SGEMM already.
+  const main = loadNativeBlas();
+  const portable = main?.gemm() !== 'OpenBLAS' ? false : loadNativeBlas('portable') !== null;
   const phases: Record<string, PhaseFn> = {};
-  for (const name of configs) for (const [label, backend, native, threads] of BACKENDS) phases[`config ${name}: ${label}`] = phaseFor(name, backend, native, threads, steps);
+  for (const name of configs) {
+    if (!CONFIGS[name]) throw new Error(`unknown config ${name} (A or B)`);
+    for (const threads of [1, 2]) {
+      const t = `${threads} thread${threads === 1 ? '' : 's'}`;
+      phases[`config ${name}: PyTorch, ${t}`] = pytorchPhase(name, threads, steps);
+      phases[`config ${name}: native kernels, ${t}`] = phaseFor(name, 'wasm', 'default', threads, steps);
+      if (portable) phases[`config ${name}: own SGEMM, ${t}`] = phaseFor(name, 'wasm', 'portable', threads, steps);
+    }
+    if (wasm) phases[`config ${name}: wasm alone`] = phaseFor(name, 'wasm', false, 1, steps);
+  }
   const results = await isolated('train', args, phases);
   if (!results) return;
+  const rate = (phase: string, kind: string) => results.find((r) => r.name === phase)?.rates?.[kind];
+  const x = (a?: number, b?: number) => (a && b ? `${(a / b).toFixed(2)}x` : '-');
+  const n = (v?: number) => (v ? Math.round(v).toLocaleString('en') : '-');
+  // Wall-clock tokens/s, and tokens per CPU-second (user + system over the timed steps): on a shared machine the second
+  // is what one thread's speed is, since waiting for a core costs no CPU time; at two threads only wall time shows the gain.
+  for (const kind of ['wall', 'cpu']) {
+    console.log(`\n${kind === 'wall' ? 'tokens/s (wall clock)' : 'tokens per CPU-second'}, same run; native kernels: ${main?.gemm() ?? 'not built'}`);
+    console.log('config  threads    PyTorch       ours  ours/PyTorch  own SGEMM  own/ours  own/PyTorch');
+    for (const name of configs)
+      for (const threads of [1, 2]) {
+        const t = `${threads} thread${threads === 1 ? '' : 's'}`;
+        const [py, ours, own] = ['PyTorch', 'native kernels', 'own SGEMM'].map((w) => rate(`config ${name}: ${w}, ${t}`, kind));
+        console.log(`${name.padEnd(7)} ${String(threads).padStart(7)}  ${n(py).padStart(9)}  ${n(ours).padStart(9)}  ${x(ours, py).padStart(12)}  ${n(own).padStart(9)}  ${x(own, ours).padStart(8)}  ${x(own, py).padStart(11)}`);
+      }
+  }
   // Throughput is in the lines above (timed steps only); the harness adds each process's peak memory.
-  console.log('phase                                            peak RSS MB');
-  for (const r of results) console.log(`${r.name.padEnd(48)} ${r.died ? `died (${r.died})` : String(r.peakRssMB).padStart(11)}`);
+  console.log('\nphase                                            peak RSS MB');
+  for (const r of results as PhaseResult[]) console.log(`${r.name.padEnd(48)} ${r.died ? `died (${r.died})` : String(r.peakRssMB).padStart(11)}`);
 }

@@ -1,7 +1,7 @@
 /**
  * The GPT trainer on the CPU backend: gradients against finite differences (native kernels
- * and plain tfjs ops), overfitting one batch, a flat tensor count, and a resumed run that
- * reproduces the uninterrupted loss curve exactly.
+ * with OpenBLAS and with the own SGEMM, and plain tfjs ops), overfitting one batch, a flat
+ * tensor count, and a resumed run that reproduces the uninterrupted loss curve exactly.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -24,9 +24,10 @@ beforeAll(async () => {
 
 
 describe('gradients', () => {
-  const paths = [['tfjs ops', null], ['native kernels', loadNativeBlas()]] as const;
+  // The own SGEMM's addon (REFINERY_BLAS=both builds it beside OpenBLAS's; see tests/native-kernels.test.ts).
+  const paths = [['tfjs ops', null], ['native kernels', loadNativeBlas()], ['native kernels, portable SGEMM', loadNativeBlas('portable')]] as const;
   for (const [name, kernels] of paths) {
-    it.skipIf(name === 'native kernels' && !kernels)(`match finite differences (${name})`, async () => {
+    it.skipIf(name !== 'tfjs ops' && !kernels)(`match finite differences (${name})`, async () => {
       useNativeKernels(kernels);
       expect(await checkGradients()).toBeGreaterThan(3 * parameterShapes(tinyModel).length);
       useNativeKernels(loadNativeBlas());

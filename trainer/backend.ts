@@ -18,9 +18,9 @@ export type BackendChoice = 'auto' | 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
 export interface Backend {
   /** tfjs's backend: tensorflow, wasm or cpu. */
   name: string;
-  /** Matrix products through OpenBLAS (trainer/native), with this many threads; 0 when not used. */
+  /** Native kernels (trainer/native: OpenBLAS or the own SGEMM) with this many threads; 0 when not used. */
   blasThreads: number;
-  /** "wasm + OpenBLAS sgemm (1 thread)", for reports. */
+  /** "wasm + native kernels (OpenBLAS, 1 thread)", for reports. */
   label: string;
   /** The WebGPU adapter, on the webgpu backend. */
   adapter?: WebGPUAdapter;
@@ -75,7 +75,7 @@ export async function useBackend(choice: BackendChoice = 'auto', native = true, 
       useNativeKernels(blas);
       // On WebGPU, "native" means the project's own WGSL kernels (fused attention, LayerNorm, GELU, cross-entropy).
       useGpuKernels(name === 'webgpu' && native ? await import('./webgpu-kernels.js') : null);
-      const backend: Backend = { name, blasThreads: blas ? threads : 0, label: blas ? `${name} + native kernels (OpenBLAS, ${threads} thread${threads === 1 ? '' : 's'})` : name };
+      const backend: Backend = { name, blasThreads: blas ? threads : 0, label: blas ? `${name} + native kernels (${blas.gemm()}, ${threads} thread${threads === 1 ? '' : 's'})` : name };
       if (name === 'webgpu' && adapter) Object.assign(backend, { adapter, label: `webgpu on ${adapter.name}${native ? ' + WGSL kernels' : ''}` });
       current = { request, backend };
       return backend;

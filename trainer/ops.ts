@@ -8,6 +8,9 @@
  * - `embed`: row lookup whose gradient adds rows back in JavaScript (the WebAssembly backend
  *   has no UnsortedSegmentSum, which tfjs's gather gradient needs).
  * - `crossEntropy`: mean negative log-likelihood from logits, gradient softmax - one-hot.
+ * - `gelu`: GPT-2's tanh approximation.
+ * With native kernels loaded, GELU, cross-entropy, the embedding gradient and AdamW's update
+ * (`adamwUpdate`) are each one fused C call per direction instead of a chain of tfjs ops.
  */
 import * as tf from '@tensorflow/tfjs-core';
 
@@ -18,6 +21,17 @@ export interface NativeKernels {
   attentionBackward(qkv: Float32Array, p: Float32Array, dy: Float32Array, B: number, T: number, H: number, scale: number, dqkv: Float32Array): void;
   layerNorm(x: Float32Array, g: Float32Array, b: Float32Array, y: Float32Array, mean: Float32Array, rstd: Float32Array): void;
   layerNormBackward(x: Float32Array, g: Float32Array, mean: Float32Array, rstd: Float32Array, dy: Float32Array, dx: Float32Array, dg: Float32Array, db: Float32Array): void;
+  gelu(x: Float32Array, y: Float32Array): void;
+  geluBackward(x: Float32Array, dy: Float32Array, dx: Float32Array): void;
+  /** Mean loss; lse gets each row's log-sum-exp for the backward pass. */
+  crossEntropy(logits: Float32Array, targets: Int32Array, lse: Float32Array): number;
+  crossEntropyBackward(logits: Float32Array, targets: Int32Array, lse: Float32Array, scale: number, dlogits: Float32Array): void;
+  /** hyper: [lr, beta1, beta2, eps, weightDecay, 1 - beta1^t, 1 - beta2^t, clip]. */
+  adamw(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, pOut: Float32Array, mOut: Float32Array, vOut: Float32Array, hyper: number[]): void;
+  sumSquares(x: Float32Array): number;
+  embedBackward(ids: Int32Array, dy: Float32Array, out: Float32Array): void;
+  /** Each row of x += b, in place. */
+  addBias(x: Float32Array, b: Float32Array): void;
 }
 let kernels: NativeKernels | null = null;
 export function useNativeKernels(k: NativeKernels | null): void {
@@ -53,17 +67,26 @@ function valuesOf(x: tf.Tensor): Float32Array {
   return x.dataSync() as Float32Array;
 }
 
+/** The same for an int32 tensor (token ids). */
+const idsOf = (x: tf.Tensor) => valuesOf(x) as unknown as Int32Array;
+
 /** A new float32 tensor of `shape` filled by `fill`, written in place in the WebAssembly heap. */
 function tensorFilledBy(shape: number[], fill: (out: Float32Array) => void): tf.Tensor {
+  return tensorsFilledBy([shape], ([out]) => fill(out))[0];
+}
+
+/** New float32 tensors of these shapes, all allocated before `fill` sees any (allocation may move the heap). */
+function tensorsFilledBy(shapes: number[][], fill: (outs: Float32Array[]) => void): tf.Tensor[] {
   const backend = tf.backend() as unknown as Partial<WasmHeap>;
   if (tf.getBackend() === 'wasm' && backend.makeOutput && backend.typedArrayFromHeap) {
-    const info = backend.makeOutput(shape, 'float32');
-    fill(backend.typedArrayFromHeap(info));
-    return tf.engine().makeTensorFromTensorInfo(info);
+    const heap = backend as WasmHeap;
+    const infos = shapes.map((shape) => heap.makeOutput(shape, 'float32'));
+    fill(infos.map((info) => heap.typedArrayFromHeap(info)));
+    return infos.map((info) => tf.engine().makeTensorFromTensorInfo(info));
   }
-  const out = new Float32Array(shape.reduce((a, b) => a * b, 1));
-  fill(out);
-  return tf.tensor(out, shape, 'float32');
+  const outs = shapes.map((shape) => new Float32Array(shape.reduce((a, b) => a * b, 1)));
+  fill(outs);
+  return outs.map((out, i) => tf.tensor(out, shapes[i], 'float32'));
 }
 
 function forward(a: tf.Tensor, b: tf.Tensor, transA: boolean, transB: boolean): tf.Tensor {
@@ -156,8 +179,11 @@ export function linear(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor): tf.Tensor {
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [xx, ww, bb] = args as tf.Tensor[];
     keepForBackward(xx);
+    // Natively the bias is added in place to the fresh product (tfjs's broadcasting add is a pass of its own).
+    const value = k ? mm(xx, ww) : tf.add(mm(xx, ww), bb);
+    if (k) k.addBias(valuesOf(value), valuesOf(bb));
     return {
-      value: tf.add(mm(xx, ww), bb),
+      value,
       gradFunc: (dy: tf.Tensor) => {
         const [N, n] = dy.shape;
         let db: tf.Tensor;
@@ -218,6 +244,8 @@ export function embed(table: tf.Tensor2D, ids: tf.Tensor1D): tf.Tensor2D {
         const [V, d] = tbl.shape;
         // On a GPU the rows are added where they are (tensors there cannot be read synchronously).
         if (tf.getBackend() === 'webgpu') return [tf.unsortedSegmentSum(dy, idx as tf.Tensor1D, V), tf.zerosLike(idx)];
+        const k = kernels;
+        if (k) return [tensorFilledBy([V, d], (out) => k.embedBackward(idsOf(idx), valuesOf(dy), out)), tf.zerosLike(idx)];
         const rows = idx.dataSync();
         const g = dy.dataSync();
         const out = new Float32Array(V * d);
@@ -254,6 +282,8 @@ export function tokenLogProbs(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Ten
 /** Mean cross-entropy of logits [N, V] against int32 targets [N], in nats. */
 export function crossEntropy(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Scalar {
   if (gpu) return gpu.crossEntropy(logits, targets);
+  const k = kernels;
+  if (k) return crossEntropyNative(k, logits, targets);
   const op = custom2((z, y) => {
     keepForBackward(z, y);
     const [N, V] = z.shape;
@@ -270,4 +300,75 @@ export function crossEntropy(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Scal
     };
   });
   return op(logits, targets) as tf.Scalar;
+}
+
+/** The same in one native call per direction: the forward keeps each row's log-sum-exp, the backward makes softmax - one-hot from it. */
+function crossEntropyNative(k: NativeKernels, logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Scalar {
+  const op = custom2((z, y) => {
+    keepForBackward(z, y);
+    const [N, V] = z.shape;
+    const lse = new Float32Array(N);
+    const value = tf.scalar(k.crossEntropy(valuesOf(z), idsOf(y), lse));
+    return {
+      value,
+      gradFunc: (dy) => {
+        const scale = dy.dataSync()[0] / N;
+        return [tensorFilledBy([N, V], (out) => k.crossEntropyBackward(valuesOf(z), idsOf(y), lse, scale, out)), tf.zerosLike(y)];
+      },
+    };
+  });
+  return op(logits, targets) as tf.Scalar;
+}
+
+/** GPT-2's GELU, 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))): a WGSL kernel on WebGPU, one native call per direction, or tfjs ops. */
+export function gelu(x: tf.Tensor): tf.Tensor {
+  if (gpu) return gpu.gelu(x);
+  const k = kernels;
+  if (!k) {
+    // x*x*x: tf.pow is 4x slower here, measured.
+    const inner = tf.mul(tf.add(x, tf.mul(tf.mul(tf.mul(x, x), x), 0.044715)), Math.sqrt(2 / Math.PI));
+    return tf.mul(tf.mul(x, 0.5), tf.add(tf.tanh(inner), 1));
+  }
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const xx = args[0] as tf.Tensor;
+    keepForBackward(xx);
+    return {
+      value: tensorFilledBy(xx.shape, (y) => k.gelu(valuesOf(xx), y)),
+      gradFunc: (dy: tf.Tensor) => tensorFilledBy(xx.shape, (dx) => k.geluBackward(valuesOf(xx), valuesOf(dy), dx)),
+    };
+  });
+  return op(x);
+}
+
+/** AdamW's hyperparameters for one update, as the native kernel takes them. */
+export interface AdamWStep {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  /** 1 - beta1^t and 1 - beta2^t. */
+  c1: number;
+  c2: number;
+  /** Factor on the gradient (global-norm clipping), 1 for none. */
+  clip: number;
+}
+
+/**
+ * One AdamW update of p, m and v from gradient g in a single native pass: new tensors for all
+ * three, which the caller assigns to its variables. Null without native kernels.
+ */
+export function adamwUpdate(p: tf.Tensor, g: tf.Tensor, m: tf.Tensor, v: tf.Tensor, s: AdamWStep): [tf.Tensor, tf.Tensor, tf.Tensor] | null {
+  const k = kernels;
+  if (!k) return null;
+  const hyper = [s.lr, s.beta1, s.beta2, s.eps, s.weightDecay, s.c1, s.c2, s.clip];
+  const [pOut, mOut, vOut] = tensorsFilledBy([p.shape, p.shape, p.shape], ([po, mo, vo]) => k.adamw(valuesOf(p), valuesOf(g), valuesOf(m), valuesOf(v), po, mo, vo, hyper));
+  return [pOut, mOut, vOut];
+}
+
+/** Sum of squares of every tensor (the gradients' global norm squared): natively one pass each, else tfjs ops. */
+export function sumOfSquares(xs: tf.Tensor[]): number {
+  const k = kernels;
+  if (k) return xs.reduce((sum, x) => sum + k.sumSquares(valuesOf(x)), 0);
+  return tf.tidy(() => tf.addN(xs.map((g) => tf.sum(tf.square(g)))).dataSync()[0]);
 }

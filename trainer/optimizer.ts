@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { decays } from './model.js';
-import { gpuKernels } from './ops.js';
+import { adamwUpdate, gpuKernels, nativeKernels, sumOfSquares } from './ops.js';
 
 export interface AdamWConfig {
   beta1: number;
@@ -40,19 +40,20 @@ export function learningRate(c: ScheduleConfig, step: number): number {
 }
 
 /**
- * The sum of every gradient's squares. WebGPU binds each input of an addition as a storage
- * buffer, at most 16 per shader stage on some adapters (compatibility mode): there the sums
- * are added 15 at a time.
+ * The sum of every gradient's squares on the backend. WebGPU binds each input of an addition as
+ * a storage buffer, at most 16 per shader stage on some adapters (compatibility mode): there the
+ * sums are added 15 at a time.
  */
-function sumOfSquares(grads: Record<string, tf.Tensor>): tf.Tensor {
+function squaresOnBackend(grads: Record<string, tf.Tensor>): tf.Tensor {
   let parts = Object.values(grads).map((g) => tf.sum(tf.square(g)));
   if (tf.getBackend() === 'webgpu') while (parts.length > 15) parts = Array.from({ length: Math.ceil(parts.length / 15) }, (_, i) => tf.addN(parts.slice(15 * i, 15 * i + 15)));
   return tf.addN(parts);
 }
 
-/** The gradients' global norm, read without blocking (what a GPU backend needs). */
+/** The gradients' global norm: natively one pass per gradient; elsewhere summed on the backend and read without blocking (what a GPU backend needs). */
 export async function gradientNorm(grads: Record<string, tf.Tensor>): Promise<number> {
-  const s = tf.tidy(() => sumOfSquares(grads));
+  if (nativeKernels()) return Math.sqrt(sumOfSquares(Object.values(grads)));
+  const s = tf.tidy(() => squaresOnBackend(grads));
   const [v] = await s.data();
   s.dispose();
   return Math.sqrt(v);
@@ -83,25 +84,33 @@ export class AdamW {
    * clipping. The norm may be given, read beforehand with `gradientNorm` (a GPU's tensors are
    * read asynchronously).
    */
-  step(grads: Record<string, tf.Tensor>, lr: number, norm = tf.tidy(() => Math.sqrt(sumOfSquares(grads).dataSync()[0]))): number {
+  step(grads: Record<string, tf.Tensor>, lr: number, norm = Math.sqrt(sumOfSquares(Object.values(grads)))): number {
     const clip = this.c.grad_clip > 0 && norm > this.c.grad_clip ? this.c.grad_clip / norm : 1;
     this.t++;
     const { beta1: b1, beta2: b2, eps, weight_decay: wd } = this.c;
     const c1 = 1 - b1 ** this.t;
     const c2 = 1 - b2 ** this.t;
-    const fused = gpuKernels()?.adamW;
+    const onGpu = gpuKernels()?.adamW;
     tf.tidy(() => {
       for (const [name, p] of this.params) {
         const g0 = grads[name];
         if (!g0) throw new Error(`no gradient for ${name}`);
-        if (fused) {
+        if (onGpu) {
           // On WebGPU: one kernel per moment and one for the parameter (trainer/webgpu-kernels.ts).
-          fused(p, g0, this.m.get(name) as tf.Variable, this.v.get(name) as tf.Variable, { clip, lr, beta1: b1, beta2: b2, eps, decay: wd > 0 && decays(name) ? wd : 0, c1, c2 });
+          onGpu(p, g0, this.m.get(name) as tf.Variable, this.v.get(name) as tf.Variable, { clip, lr, beta1: b1, beta2: b2, eps, decay: wd > 0 && decays(name) ? wd : 0, c1, c2 });
+          continue;
+        }
+        const m = this.m.get(name) as tf.Variable;
+        const v = this.v.get(name) as tf.Variable;
+        // Natively one fused pass per parameter (tfjs needs a dozen ops, each a pass over memory).
+        const fused = adamwUpdate(p, g0, m, v, { lr, beta1: b1, beta2: b2, eps, weightDecay: wd > 0 && decays(name) ? wd : 0, c1, c2, clip });
+        if (fused) {
+          p.assign(fused[0]);
+          m.assign(fused[1]);
+          v.assign(fused[2]);
           continue;
         }
         const g = clip === 1 ? g0 : tf.mul(g0, clip);
-        const m = this.m.get(name) as tf.Variable;
-        const v = this.v.get(name) as tf.Variable;
         m.assign(tf.add(tf.mul(m, b1), tf.mul(g, 1 - b1)));
         v.assign(tf.add(tf.mul(v, b2), tf.mul(tf.square(g), 1 - b2)));
         let update = tf.div(tf.div(m, c1), tf.add(tf.sqrt(tf.div(v, c2)), eps));

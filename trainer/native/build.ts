@@ -1,7 +1,12 @@
 /**
- * `npm run build:native` (run by `npm ci` through `prepare`): builds the OpenBLAS matrix
- * product addon with node-gyp against Node's own headers. Optional: without OpenBLAS or a
- * compiler it says so and the trainer uses WebAssembly's matrix product instead.
+ * `npm run build:native` (run by `npm ci` through `prepare`): builds the native kernels addon
+ * with node-gyp against Node's own headers. Its matrix products come from OpenBLAS when it is
+ * found, else from refinery's own blocked SGEMM (gemm.c), which needs only the compiler a
+ * fresh machine has. Optional: without a compiler it says so and the trainer uses WebAssembly.
+ *
+ * REFINERY_BLAS=portable builds the own SGEMM even where OpenBLAS is (what a machine without
+ * it gets); REFINERY_BLAS=both builds OpenBLAS's addon and refinery_blas_portable.node beside
+ * it, so tests check both (CI does this).
  *
  * OpenBLAS is found by pkg-config (`openblas`, then `cblas`) when it answers, else by looking
  * in the usual places of this machine: /usr and /usr/local with the compiler's multiarch
@@ -93,24 +98,44 @@ function search(): Blas | { missing: string; arch: string | null } {
 const shellWords = (words: string[]) => words.map((w) => (/^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`)).join(' ');
 
 const source = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'trainer', 'native');
-const found = fromPkgConfig() ?? search();
-if (!('how' in found)) {
-  const where = `${PREFIXES.join(', ')} (include/ and lib/${found.arch ? `, their ${found.arch}/` : ''} and the folders in them)`;
-  console.log(
-    `build:native: OpenBLAS not found: pkg-config knows no "openblas" or "cblas", and ${found.missing} in any of ${where}. ` +
-      'Install it (Debian/Ubuntu: apt-get install libopenblas-dev; macOS: brew install openblas) or point PKG_CONFIG_PATH at its openblas.pc; ' +
-      'until then the trainer uses WebAssembly matrix products',
-  );
-  process.exit(0);
-}
-console.log(`build:native: OpenBLAS from ${found.how}`);
 // npm runs scripts with its own node-gyp and the nodedir of its config (Node's installed headers).
 const gyp = process.env.npm_config_node_gyp ?? join(dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
 const nodedir = process.env.npm_config_nodedir ?? resolve(dirname(process.execPath), '..');
-const args = [gyp, 'rebuild', `--nodedir=${nodedir}`, '--', `-Dblas_include_dirs=${shellWords(found.include)}`, `-Dblas_libraries=${shellWords(found.libraries)}`];
-const r = spawnSync(process.execPath, args, { cwd: source, encoding: 'utf8' });
-if (r.status !== 0) {
-  console.log(`build:native: node-gyp failed; the trainer will use WebAssembly matrix products\n${(r.stderr || r.stdout).split('\n').slice(-8).join('\n')}`);
+
+/** node-gyp rebuild with these gyp variables; null when it worked, else its last lines. */
+function build(variables: string[]): string | null {
+  const r = spawnSync(process.execPath, [gyp, 'rebuild', `--nodedir=${nodedir}`, '--', ...variables.map((v) => `-D${v}`)], { cwd: source, encoding: 'utf8' });
+  return r.status === 0 ? null : (r.stderr || r.stdout).split('\n').slice(-8).join('\n');
+}
+
+const mode = process.env.REFINERY_BLAS ?? '';
+if (mode && !['portable', 'both'].includes(mode)) {
+  console.log(`build:native: REFINERY_BLAS is "${mode}"; it may be unset (OpenBLAS when found), "portable" (refinery's own SGEMM) or "both" (OpenBLAS, and the own SGEMM in refinery_blas_portable.node)`);
+  process.exit(1);
+}
+const found = mode === 'portable' ? { skipped: 'REFINERY_BLAS=portable' } : (fromPkgConfig() ?? search());
+const portable = 'blas=portable';
+let failure: string | null;
+if ('how' in found) {
+  console.log(`build:native: OpenBLAS from ${found.how}`);
+  failure = build(['blas=openblas', `portable_too=${mode === 'both' ? 1 : 0}`, `blas_include_dirs=${shellWords(found.include)}`, `blas_libraries=${shellWords(found.libraries)}`]);
+  if (failure === null) {
+    console.log(`build:native: built trainer/native/build/Release/refinery_blas.node (OpenBLAS products, fused attention, LayerNorm, GELU, cross-entropy, AdamW)${mode === 'both' ? ' and refinery_blas_portable.node (own SGEMM)' : ''}`);
+    process.exit(0);
+  }
+  console.log(`build:native: the OpenBLAS build failed; building refinery's own SGEMM instead\n${failure}`);
+} else if ('skipped' in found) {
+  console.log(`build:native: ${found.skipped}: refinery's own SGEMM, OpenBLAS not looked for`);
+} else {
+  const where = `${PREFIXES.join(', ')} (include/ and lib/${found.arch ? `, their ${found.arch}/` : ''} and the folders in them)`;
+  console.log(
+    `build:native: OpenBLAS not found (pkg-config knows no "openblas" or "cblas", and ${found.missing} in any of ${where}); ` +
+      "using refinery's own SGEMM (0.84-1.09x of OpenBLAS's training speed, measured; apt-get install libopenblas-dev or brew install openblas to use OpenBLAS)",
+  );
+}
+failure = build([portable]);
+if (failure !== null) {
+  console.log(`build:native: node-gyp failed; the trainer will use WebAssembly matrix products\n${failure}`);
   process.exit(0);
 }
-console.log('build:native: built trainer/native/build/Release/refinery_blas.node (OpenBLAS products, fused attention, LayerNorm)');
+console.log("build:native: built trainer/native/build/Release/refinery_blas.node (refinery's own SGEMM, fused attention, LayerNorm, GELU, cross-entropy, AdamW)");

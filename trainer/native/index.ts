@@ -1,4 +1,9 @@
-/** Loads the native kernels (OpenBLAS sgemm, fused attention) when they were built (see build.ts); null otherwise. */
+/**
+ * Loads the native kernels (trainer/native: matrix products through OpenBLAS or refinery's own
+ * SGEMM, fused attention, LayerNorm, GELU, cross-entropy, AdamW) when they were built (see
+ * build.ts); null otherwise. `portable` asks for the second addon that REFINERY_BLAS=both builds
+ * (own SGEMM beside OpenBLAS's), for tests and benches.
+ */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, resolve } from 'node:path';
@@ -7,12 +12,17 @@ import type { NativeKernels } from '../ops.js';
 
 export interface NativeBlas extends NativeKernels {
   setThreads(n: number): void;
+  /** What multiplies: "OpenBLAS", "portable SGEMM (AVX2/FMA)" or "portable SGEMM (C)". */
+  gemm(): string;
+  /** The plain C micro-kernel even where the CPU has AVX2 (tests, benches); false goes back. */
+  forcePortableKernel(on: boolean): void;
 }
 
-export function loadNativeBlas(): NativeBlas | null {
+export function loadNativeBlas(variant: 'default' | 'portable' = 'default'): NativeBlas | null {
   const here = dirname(fileURLToPath(import.meta.url));
+  const name = variant === 'portable' ? 'refinery_blas_portable.node' : 'refinery_blas.node';
   // Next to the sources (trainer/native/build), whether this file runs from there or from dist/.
-  const file = [resolve(here, 'build', 'Release', 'refinery_blas.node'), resolve(here, '..', '..', '..', 'trainer', 'native', 'build', 'Release', 'refinery_blas.node')].find(existsSync);
+  const file = [resolve(here, 'build', 'Release', name), resolve(here, '..', '..', '..', 'trainer', 'native', 'build', 'Release', name)].find(existsSync);
   if (!file) return null;
   try {
     return createRequire(import.meta.url)(file) as NativeBlas;
