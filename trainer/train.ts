@@ -23,10 +23,18 @@ import { lossSvg, type MetricLine } from './report.js';
 export async function calibrate(rows: number, d: number, seconds = 0.5): Promise<number> {
   const a = tf.randomNormal([rows, d]);
   const b = tf.randomNormal([d, 4 * d]);
-  // Each product is read back (asynchronously: a GPU's tensors cannot be read otherwise), so its time is counted whole.
+  // The CPU backends (tfjs's cpu and wasm, the native kernels) compute a product before mm returns: nothing is
+  // read back, which cost more than the product (copying out a [2,048, 512] result ~10 ms against ~4; even a
+  // one-element slice, ~17 ms on WebAssembly). A GPU queues it: one element is read, asynchronously (WebGPU reads
+  // no other way), so the product's time is counted whole.
+  const onGpu = tf.getBackend() === 'webgpu';
   const product = async () => {
     const c = mm(a, b);
-    await c.data();
+    if (onGpu) {
+      const first = tf.slice(c, [0, 0], [1, 1]);
+      await first.data();
+      first.dispose();
+    }
     c.dispose();
   };
   await product();
