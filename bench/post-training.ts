@@ -20,7 +20,7 @@ import { buildSampleChat, writeSampleChat, type PreferencePair } from '../datase
 import { Tokenizer } from '../pipeline/tokenize/tokenizer.js';
 import { CHAT_SPECIALS } from '../trainer/chat-template.js';
 import { loadCheckpoint } from '../trainer/checkpoint.js';
-import { dpo, pairRows, scorePairs } from '../trainer/dpo.js';
+import { dpo, pairRows, scorePairs, wholePairs, type PreferenceScore } from '../trainer/dpo.js';
 import { GPT } from '../trainer/model.js';
 import { dpoOptions, sftOptions } from '../trainer/post-options.js';
 import { openChatStart, scoreAnswers, sft, summarizeAnswers, type AnswerScore } from '../trainer/sft.js';
@@ -80,13 +80,16 @@ export async function main(args: string[]): Promise<void> {
   const sftCk = join(out, 'sft-row', 'checkpoint');
   const tok = Tokenizer.load(chatTok);
   const heldPairs = sample.pairs.heldout;
-  const prefAcc = async (ck: string, pairs: PreferencePair[]) => {
+  // Summed log-probabilities (DPO's own measure) and per answer token (not favouring a short answer); pairs with a cut answer left out, ties counted half.
+  const prefAcc = async (ck: string, pairs: PreferencePair[]): Promise<PreferenceScore> => {
     const c = loadCheckpoint(ck, false);
     const gpt = new GPT(c.state.model, c.weights);
-    const rows = pairRows(pairs.map((p) => ({ prompt: [{ role: 'user' as const, content: p.prompt }], chosen: p.chosen, rejected: p.rejected })), tok, c.state.model.context);
-    const s = await scorePairs(gpt, rows, new Float32Array(rows.rows), 0.1, 8, c.state.model.context);
+    const T = c.state.model.context;
+    const asked = pairs.map((p) => ({ prompt: [{ role: 'user' as const, content: p.prompt }], chosen: p.chosen, rejected: p.rejected }));
+    const rows = pairRows(asked, tok, T);
+    const s = await scorePairs(gpt, rows, new Float32Array(rows.rows), 0.1, 8, T, wholePairs(asked, tok, T));
     gpt.dispose();
-    return s.pref_acc;
+    return s;
   };
   const more = sftOptions.parse({ from: sftCk, data: join(data, 'sft-train.jsonl'), out: join(out, 'sft-more'), steps: dpoSteps, lr: 3e-4, answers: 0, resume: false });
   await sft(more, log);
@@ -100,12 +103,13 @@ export async function main(args: string[]): Promise<void> {
     ['translate', heldPairs.filter((p) => p.task === 'translate')],
   ];
   console.log(`C. held-out preference accuracy, ${dpoSteps} more steps from the SFT model (DPO: ${dpoSeconds.toFixed(0)} s, 8 pairs = 16 rows per step; SFT: 16 rows per step)`);
-  console.log('   pairs           | SFT model | + SFT steps | + DPO steps');
-  const result: Record<string, number[]> = {};
+  console.log('   pairs (scored, cut, ties) | SFT model      | + SFT steps    | + DPO steps     (summed / per token)');
+  const result: Record<string, PreferenceScore[]> = {};
   for (const [name, pairs] of tasks) {
     const row = [await prefAcc(sftCk, pairs), await prefAcc(join(out, 'sft-more', 'checkpoint'), pairs), await prefAcc(join(out, 'dpo', 'checkpoint'), pairs)];
     result[name] = row;
-    console.log(`   ${`${name} (${pairs.length})`.padEnd(15)} | ${pct(row[0]).padEnd(9)} | ${pct(row[1]).padEnd(11)} | ${pct(row[2])}`);
+    const cell = (s: PreferenceScore) => `${pct(s.pref_acc)} / ${pct(s.pref_acc_per_token)}`.padEnd(14);
+    console.log(`   ${`${name} (${row[0].pairs}, ${row[0].cut}, ${row.map((s) => s.ties).join('/')})`.padEnd(25)} | ${row.map(cell).join(' | ')}`);
   }
   const after = await answers(join(out, 'dpo', 'checkpoint'));
   console.log(`   after DPO: ${pct(after.all.ended)} of held-out answers end with <|end|>, ${pct(after.genre.exact)} exact genre`);

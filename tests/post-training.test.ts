@@ -12,7 +12,7 @@ import { trainTokenizer } from '../pipeline/tokenize/index.js';
 import { END_OF_TEXT, Tokenizer } from '../pipeline/tokenize/tokenizer.js';
 import { useBackend } from '../trainer/backend.js';
 import { ASSISTANT, CHAT_SPECIALS, END, USER, encodeChat } from '../trainer/chat-template.js';
-import { dpoLoss, pairRows, sequenceLogProbs } from '../trainer/dpo.js';
+import { dpoLoss, pairRows, scorePairs, sequenceLogProbs, wholePairs } from '../trainer/dpo.js';
 import { continueIds, sample } from '../trainer/generate.js';
 import { GPT, initialValues, type ModelConfig } from '../trainer/model.js';
 import { releaseKept } from '../trainer/ops.js';
@@ -168,6 +168,31 @@ describe('DPO', () => {
       w.assign(tf.tensor(base0, w.shape));
       expect(Math.abs((up - down) / 2e-2 - gw[i]), `fc.w[${i}]`).toBeLessThan(2e-3 + 0.05 * Math.abs(gw[i]));
     }
+    model.dispose();
+  });
+
+  it('held-out preference accuracy counts a tie half, leaves out a pair with a cut answer and has a per-token form', async () => {
+    const c: ModelConfig = { vocab_size: chat.vocabSize, context: 32, d_model: 16, layers: 1, heads: 2 };
+    const T = c.context;
+    const q = [{ role: 'user' as const, content: 'The question' }];
+    const pairs = [
+      { prompt: q, chosen: 'The answer', rejected: 'The answer' }, // identical answers: a tie, not a loss
+      { prompt: q, chosen: 'at the end', rejected: 'The user asked the assistant a question, and the assistant answered it at the end, twice over.' }, // rejected cut at T
+      { prompt: q, chosen: 'asked', rejected: 'The user asked' },
+    ];
+    const whole = wholePairs(pairs, chat, T);
+    expect(whole).toEqual([true, false, true]);
+    const model = new GPT(c, initialValues(c, 3));
+    const rows = pairRows(pairs, chat, T);
+    const lp = sequenceLogProbs(model, pickRows(rows, [0, 1, 2, 3, 4, 5], T), T).dataSync();
+    releaseKept();
+    const tokens = [0, 1, 2, 3, 4, 5].map((r) => rows.weights.subarray(r * T, (r + 1) * T).reduce((a, w) => a + w, 0));
+    const s = await scorePairs(model, rows, new Float32Array(6), 0.1, 2, T, whole);
+    expect(s.pairs).toBe(2);
+    expect(s.cut).toBe(1);
+    expect(s.ties).toBe(1);
+    expect(s.pref_acc).toBeCloseTo((0.5 + (lp[2] > lp[5] ? 1 : 0)) / 2, 6);
+    expect(s.pref_acc_per_token).toBeCloseTo((0.5 + (lp[2] / tokens[2] > lp[5] / tokens[5] ? 1 : 0)) / 2, 6);
     model.dispose();
   });
 });

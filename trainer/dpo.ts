@@ -93,25 +93,50 @@ export interface PreferenceScore {
   loss: number;
   margin: number;
   reward_acc: number;
+  /** Share of pairs whose chosen answer the policy gives the higher summed log-probability (a tie counts half). */
   pref_acc: number;
+  /** The same by mean log-probability per answer token, so a shorter answer is not favoured for its length alone. */
+  pref_acc_per_token: number;
+  /** Pairs whose two answers had the same log-probability (e.g. identical answers), counted half in pref_acc. */
+  ties: number;
+  /** Pairs scored: those with an answer cut at the context are left out (a cut answer is not the answer). */
+  pairs: number;
+  cut: number;
 }
 
-/** Held-out pairs under the policy against the reference's stored log-probabilities. */
-export async function scorePairs(gpt: GPT, rows: Rows, ref: Float32Array, beta: number, B: number, T: number): Promise<PreferenceScore> {
+/** Whether each pair has both whole answers in its rows: [P] (false where the chosen or the rejected conversation was cut). */
+export function wholePairs(pairs: readonly Pair[], tok: Parameters<typeof encodeChat>[0], T: number): boolean[] {
+  const fits = (p: Pair, answer: string) => encodeChat(tok, [...p.prompt, { role: 'assistant', content: answer }]).ids.length <= T + 1;
+  return pairs.map((p) => fits(p, p.chosen) && fits(p, p.rejected));
+}
+
+/** Held-out pairs under the policy against the reference's stored log-probabilities; `whole` (default: all) picks the pairs scored. */
+export async function scorePairs(gpt: GPT, rows: Rows, ref: Float32Array, beta: number, B: number, T: number, whole?: readonly boolean[]): Promise<PreferenceScore> {
   const lp = await allLogProbs(gpt, rows, 2 * B, T);
   const P = rows.rows / 2;
+  const tokens = new Float32Array(rows.rows); // answer tokens per row: the mean log-probability's divisor
+  for (let i = 0; i < rows.rows * T; i++) tokens[Math.floor(i / T)] += rows.weights[i];
+  let n = 0;
   let loss = 0;
   let margin = 0;
   let rewardAcc = 0;
   let prefAcc = 0;
+  let perToken = 0;
+  let ties = 0;
+  const prefer = (a: number, b: number) => (a > b ? 1 : a === b ? 0.5 : 0);
   for (let i = 0; i < P; i++) {
+    if (whole && !whole[i]) continue;
+    n++;
     const m = beta * (lp[i] - ref[i] - (lp[i + P] - ref[i + P]));
     loss += Math.log1p(Math.exp(-m));
     margin += m;
     if (m > 0) rewardAcc++;
-    if (lp[i] > lp[i + P]) prefAcc++;
+    prefAcc += prefer(lp[i], lp[i + P]);
+    if (lp[i] === lp[i + P]) ties++;
+    perToken += prefer(lp[i] / Math.max(1, tokens[i]), lp[i + P] / Math.max(1, tokens[i + P]));
   }
-  return { loss: loss / P, margin: margin / P, reward_acc: rewardAcc / P, pref_acc: prefAcc / P };
+  const d = Math.max(1, n);
+  return { loss: loss / d, margin: margin / d, reward_acc: rewardAcc / d, pref_acc: prefAcc / d, pref_acc_per_token: perToken / d, ties, pairs: n, cut: P - n };
 }
 
 /** The reference's log-probabilities of every row, read back when out/reference.json was made from the same checkpoint and data. */
@@ -153,6 +178,7 @@ export async function dpo(o: DpoConfig, log: (l: string) => void = (l) => proces
   const trainPairs = readJsonl(o.data, parsePair);
   const valPairs = o.val_data ? readJsonl(o.val_data, parsePair) : [];
   const sets = { train: pairRows(trainPairs, tokenizer, T), val: pairRows(valPairs, tokenizer, T) };
+  const valWhole = wholePairs(valPairs, tokenizer, T);
   const { beta, batch_size: B } = o;
   const c = loopConfig({ ...o, val_data: undefined }, model);
   let before: PreferenceScore | null = null;
@@ -161,15 +187,15 @@ export async function dpo(o: DpoConfig, log: (l: string) => void = (l) => proces
     await useBackend(c.backend, c.native, c.threads);
     const reference = new GPT(model, start.weights);
     const ref = await referenceLogProbs(o, reference, sets, T, log);
-    if (valPairs.length) before = await scorePairs(reference, sets.val, ref.val, beta, B, T);
+    if (valPairs.length) before = await scorePairs(reference, sets.val, ref.val, beta, B, T, valWhole);
     reference.dispose();
     const P = trainPairs.length;
     const evaluate = async (gpt: GPT): Promise<Evaluation> => {
-      const s = (after = await scorePairs(gpt, sets.val, ref.val, beta, B, T));
+      const s = (after = await scorePairs(gpt, sets.val, ref.val, beta, B, T, valWhole));
       return {
         loss: s.loss,
-        fields: { val_loss: Number(s.loss.toFixed(5)), val_margin: Number(s.margin.toFixed(4)), val_reward_acc: Number(s.reward_acc.toFixed(4)), val_pref_acc: Number(s.pref_acc.toFixed(4)) },
-        text: `held-out DPO loss ${s.loss.toFixed(4)}, reward margin ${s.margin.toFixed(3)}, reward accuracy ${(100 * s.reward_acc).toFixed(1)}%, preference accuracy ${(100 * s.pref_acc).toFixed(1)}%`,
+        fields: { val_loss: Number(s.loss.toFixed(5)), val_margin: Number(s.margin.toFixed(4)), val_reward_acc: Number(s.reward_acc.toFixed(4)), val_pref_acc: Number(s.pref_acc.toFixed(4)), val_pref_acc_per_token: Number(s.pref_acc_per_token.toFixed(4)), val_ties: s.ties },
+        text: `held-out DPO loss ${s.loss.toFixed(4)}, reward margin ${s.margin.toFixed(3)}, reward accuracy ${(100 * s.reward_acc).toFixed(1)}%, preference accuracy ${(100 * s.pref_acc).toFixed(1)}% (per token ${(100 * s.pref_acc_per_token).toFixed(1)}%${s.ties ? `, ${s.ties} ties counted half` : ''}${s.cut ? `; ${s.cut} pairs with a cut answer left out` : ''})`,
       };
     };
     const objective: Objective<PairBatch> = {
