@@ -5,9 +5,6 @@ import * as z from 'zod';
 import { parseOptions } from '../../core/config.js';
 import { UserError } from '../../core/errors.js';
 import { formatCount } from '../../core/progress.js';
-import { findSite } from '../../view/outputs.js';
-import { viewServer } from '../../view/server.js';
-import { indexAll } from '../../view/shard-index.js';
 import { addSchemaFlags } from '../flags.js';
 
 export const viewOptions = z
@@ -33,6 +30,8 @@ export function addViewCommand(program: Command): void {
   const pick = addSchemaFlags(view, viewOptions, 'Options:');
   view.action(async (dirs: string[], values: Record<string, unknown>) => {
     const o = parseOptions(viewOptions, pick(values), 'refinery view');
+    // Loaded here, not at start-up: every other command would pay for the server's pages and readers.
+    const [{ findSite }, { viewServer }, { indexAll }] = await Promise.all([import('../../view/outputs.js'), import('../../view/server.js'), import('../../view/shard-index.js')]);
     const site = findSite(dirs);
     if (!LOOPBACK.test(o.host)) {
       console.error(`refinery view: warning: listening on ${o.host}: other machines can read every document and file under ${site.roots.join(', ')} (no password); use the default 127.0.0.1 unless that is meant`);
