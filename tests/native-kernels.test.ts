@@ -88,6 +88,11 @@ describe.skipIf(!!missing)(`SGEMM against a naive product${missing ? ` (skipped:
     });
   }
 
+  it('tells glibc malloc to keep freed memory (on glibc systems)', () => {
+    const glibc = !!(process.report?.getReport() as { header?: { glibcVersionRuntime?: string } }).header?.glibcVersionRuntime;
+    expect(main?.keepFreedMemory()).toBe(glibc);
+  });
+
   it('names what multiplies', () => {
     expect(portable?.gemm()).toMatch(/^portable SGEMM \((AVX2\/FMA|C)\)$/);
     portable?.forcePortableKernel(true);

@@ -71,7 +71,10 @@ export async function useBackend(choice: BackendChoice = 'auto', native = true, 
       await tf.ready();
       // The native kernels read tensors on the CPU: not with libtensorflow (it has its own) nor on a GPU.
       const blas = native && name !== 'tensorflow' && name !== 'webgpu' ? loadNativeBlas() : null;
-      if (blas) blas.setThreads(threads);
+      if (blas) {
+        blas.setThreads(threads);
+        blas.keepFreedMemory();
+      }
       useNativeKernels(blas);
       // On WebGPU, "native" means the project's own WGSL kernels (fused attention, LayerNorm, GELU, cross-entropy).
       useGpuKernels(name === 'webgpu' && native ? await import('./webgpu-kernels.js') : null);

@@ -16,6 +16,8 @@ export interface NativeBlas extends NativeKernels {
   gemm(): string;
   /** The plain C micro-kernel even where the CPU has AVX2 (tests, benches); false goes back. */
   forcePortableKernel(on: boolean): void;
+  /** Large blocks from malloc's heap, kept when freed, so a step's tensors do not fault in fresh pages every step (glibc; false elsewhere). */
+  keepFreedMemory(): boolean;
 }
 
 export function loadNativeBlas(variant: 'default' | 'portable' = 'default'): NativeBlas | null {
