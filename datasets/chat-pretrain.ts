@@ -1,7 +1,7 @@
 /**
  * A small pretrained model for post-training's tests and bench, made in one process: a
  * tokenizer and token shards from the text sample-chat's tasks come from (the Brown texts
- * that are not held out, and the UDHR declarations in English and the five target languages),
+ * that are not held out, and the UDHR declarations in English and the translation task's target languages),
  * then a GPT trained on them. The held-out Brown texts are left out, so their passages are
  * new to the model; the UDHR sentences are in the pretraining text (only the task is new).
  */
@@ -14,9 +14,10 @@ import { tokenizerId } from '../pipeline/tokenize/index.js';
 import { trainOptions } from '../trainer/config.js';
 import { train, type TrainResult } from '../trainer/train.js';
 import { brownTexts } from './brown.js';
+import { CHAT_LANGUAGES } from './sample-chat.js';
 import { udhrTexts } from './udhr.js';
 
-const UDHR_CODES = ['eng', 'por_PT', 'spa', 'fra', 'ita', 'deu_1996'];
+const UDHR_CODES = ['eng', ...CHAT_LANGUAGES.map(([code]) => code)];
 
 export interface PretrainOptions {
   vocab: number;

