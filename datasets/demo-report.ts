@@ -1,7 +1,7 @@
 /**
  * The demo's report (out/demo/report.md): what each stage kept and why, the mix, the data the
- * model saw, how it trained, and what annealing on the high-quality subset did, with the charts
- * the run drew. Built from the run's own files, so it says what happened, not what should have.
+ * model saw, how it trained, what annealing on the high-quality subset did, the evaluation, and
+ * post-training (SFT, DPO, one chat answer), with the charts the run drew. Built from the run's own files, so it says what happened, not what should have.
  */
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -12,6 +12,8 @@ import type { TokensSummary } from '../pipeline/tokenize/index.js';
 import { annealTable, type AnnealReport } from '../trainer/anneal.js';
 
 const json = <T>(file: string): T | null => (existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as T) : null);
+const metricsOf = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>) : []);
+const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 const block = (text: string) => `\`\`\`\n${text}\n\`\`\``;
 
 export function writeDemoReport(out: string, stageDirs: readonly string[]): string {
@@ -48,9 +50,8 @@ export function writeDemoReport(out: string, stageDirs: readonly string[]): stri
     }
     parts.push('');
   }
-  const metricsFile = join(out, 'train', 'metrics.jsonl');
-  if (existsSync(metricsFile)) {
-    const lines = readFileSync(metricsFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>);
+  const lines = metricsOf(join(out, 'train', 'metrics.jsonl'));
+  if (lines.length) {
     const last = lines[lines.length - 1];
     const firstVal = lines.find((l) => l.val_loss !== undefined);
     parts.push('## Pretraining', '');
@@ -66,7 +67,58 @@ export function writeDemoReport(out: string, stageDirs: readonly string[]): stri
     const body = readFileSync(evalTable, 'utf8').split('\n').filter((l) => !l.startsWith('<!--') && !l.startsWith('# ')).join('\n').trim();
     parts.push('## Evaluation', '', 'The annealed model on the bundled UDHR-articles task (`refinery eval --tasks ... -o eval`, [results.json](eval/results.json)); the contaminated columns score apart the questions the decontamination report found in the crawl.', '', body, '');
   }
+  parts.push(...postTraining(out));
   const file = join(out, 'report.md');
   writeFileSync(file, `${parts.join('\n')}\n`);
   return relative(process.cwd(), file);
+}
+
+export interface ChatAnswer {
+  question: string;
+  expected: string;
+  /** What `refinery chat --prompt` printed. */
+  answer: string;
+}
+
+/** Keep the answer `refinery chat --prompt` printed (it writes no file) for the report. */
+export function writeChatAnswer(out: string, a: ChatAnswer): void {
+  writeFileSync(join(out, 'chat-answer.json'), `${JSON.stringify({ ...a, answer: a.answer.trim() })}\n`);
+}
+
+/**
+ * SFT, DPO and the chat answer, from what the commands wrote in `out`: sft/metrics.jsonl and
+ * sft/answers.json, dpo/metrics.jsonl and dpo/preference.json, and chat-answer.json. Nothing
+ * when one is missing.
+ */
+export function postTraining(out: string): string[] {
+  const sft = metricsOf(join(out, 'sft', 'metrics.jsonl'));
+  const dpo = metricsOf(join(out, 'dpo', 'metrics.jsonl'));
+  const answers = json<{ prompts: number; ended: number; exact: number }>(join(out, 'sft', 'answers.json'));
+  const pref = json<{ pairs: number; before: { pref_acc: number; margin: number }; after: { pref_acc: number; margin: number; reward_acc: number } }>(join(out, 'dpo', 'preference.json'));
+  const chat = json<ChatAnswer>(join(out, 'chat-answer.json'));
+  if (!sft.length || !dpo.length || !answers || !pref || !chat) return [];
+  const sftVal = sft.filter((l) => l.val_loss !== undefined).at(-1);
+  const last = (m: Record<string, number>[]) => m[m.length - 1];
+  const lossAt = (l: Record<string, number>) => `${l.loss.toFixed(4)} (step ${l.step})`;
+  return [
+    '## Post-training',
+    '',
+    'The annealed model made into a (tiny) assistant: `tokenizer add-special` gave the demo\'s tokenizer the chat tokens, `sample-chat` wrote the bundled conversations and preference pairs (Brown genres, UDHR translations), then a short SFT and a short DPO on parts of them (`--max-examples`), and `chat --prompt` answered one held-out question. A few seconds of training: the flow is real, the answers are a 1.3M-parameter model\'s.',
+    '',
+    '| measure | value |',
+    '|---|---|',
+    `| SFT | ${last(sft).step} steps; training loss on the assistant's tokens ${lossAt(sft[0])} → ${lossAt(last(sft))} |`,
+    `| SFT held-out loss on the assistant's tokens | ${sftVal ? sftVal.val_loss.toFixed(4) : '—'} |`,
+    `| held-out answers ending with \`<\\|end\\|>\` (greedy) | ${pct(answers.ended)} of ${answers.prompts} (exactly right: ${pct(answers.exact)}) |`,
+    `| DPO | ${last(dpo).step} steps; loss ${lossAt(dpo[0])} → ${lossAt(last(dpo))} |`,
+    `| held-out preference accuracy (policy prefers the chosen answer), ${pref.pairs} pairs | ${pct(pref.before.pref_acc)} (SFT model) → ${pct(pref.after.pref_acc)} (after DPO) |`,
+    `| held-out reward margin, reward accuracy | ${pref.after.margin.toFixed(3)}, ${pct(pref.after.reward_acc)} |`,
+    '',
+    '`refinery chat --checkpoint dpo/checkpoint --prompt ...` on a held-out passage:',
+    '',
+    block(`you> ${chat.question}\nmodel> ${chat.answer}`),
+    '',
+    `Expected: ${chat.expected}. Curves in [sft/loss.svg](sft/loss.svg) and [dpo/loss.svg](dpo/loss.svg).`,
+    '',
+  ];
 }

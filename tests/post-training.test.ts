@@ -17,7 +17,7 @@ import { continueIds, sample } from '../trainer/generate.js';
 import { GPT, initialValues, type ModelConfig } from '../trainer/model.js';
 import { releaseKept } from '../trainer/ops.js';
 import { batchTensors } from '../trainer/train.js';
-import { chatRows, growRows, pickRows } from '../trainer/sft.js';
+import { chatRows, growRows, pickRows, spreadEvenly } from '../trainer/sft.js';
 import { cleanup, tempDir } from './helpers/cli.js';
 
 const dir = tempDir('refinery-post-');
@@ -60,6 +60,21 @@ describe('special tokens', () => {
   it('grows an embedding with new rows at the mean of the old', () => {
     const t = Float32Array.from([1, 2, 3, 4, 5, 9]);
     expect(Array.from(growRows(t, 3, 5, 2))).toEqual([1, 2, 3, 4, 5, 9, 3, 5, 3, 5]);
+  });
+});
+
+describe('a part of a data file (--max-examples)', () => {
+  it('keeps each task\'s share, in order, and all records when the limit is not smaller', () => {
+    // Written task by task, as sample-chat writes: 298 genre records, then 15 translations.
+    const records = [...Array.from({ length: 298 }, (_, i) => `genre-${i}`), ...Array.from({ length: 15 }, (_, i) => `translate-${i}`)];
+    const part = spreadEvenly(records, 40);
+    expect(part).toHaveLength(40);
+    expect(new Set(part).size).toBe(40);
+    expect(part.map((r) => records.indexOf(r))).toEqual([...part.map((r) => records.indexOf(r))].sort((a, b) => a - b));
+    // 15 of 313 are translations: 1.9 in 40, so 2, where the first 40 records would hold none.
+    expect(part.filter((r) => r.startsWith('translate')).length).toBe(2);
+    expect(spreadEvenly(records, 313)).toEqual(records);
+    expect(spreadEvenly(records, undefined)).toEqual(records);
   });
 });
 

@@ -22,7 +22,7 @@ import type { Batch } from './data.js';
 import { GPT } from './model.js';
 import { releaseKept } from './ops.js';
 import type { DpoConfig } from './post-options.js';
-import { chatRows, epochRows, loopConfig, openChatStart, pickRows, readJsonl, type Rows } from './sft.js';
+import { chatRows, epochRows, loopConfig, openChatStart, pickRows, readJsonl, spreadEvenly, type Rows } from './sft.js';
 import { batchTensors, train, type Evaluation, type Objective, type TrainResult } from './train.js';
 
 export interface Pair {
@@ -112,8 +112,13 @@ export function wholePairs(pairs: readonly Pair[], tok: Parameters<typeof encode
 
 /** Held-out pairs under the policy against the reference's stored log-probabilities; `whole` (default: all) picks the pairs scored. */
 export async function scorePairs(gpt: GPT, rows: Rows, ref: Float32Array, beta: number, B: number, T: number, whole?: readonly boolean[]): Promise<PreferenceScore> {
-  const lp = await allLogProbs(gpt, rows, 2 * B, T);
+  return preferenceOf(await allLogProbs(gpt, rows, 2 * B, T), rows, ref, beta, whole);
+}
+
+/** scorePairs from the policy's log-probabilities `lp` of the rows (the reference's own, for the model DPO starts from). */
+export function preferenceOf(lp: Float32Array, rows: Rows, ref: Float32Array, beta: number, whole?: readonly boolean[]): PreferenceScore {
   const P = rows.rows / 2;
+  const T = rows.weights.length / rows.rows;
   const tokens = new Float32Array(rows.rows); // answer tokens per row: the mean log-probability's divisor
   for (let i = 0; i < rows.rows * T; i++) tokens[Math.floor(i / T)] += rows.weights[i];
   let n = 0;
@@ -175,8 +180,8 @@ export async function dpo(o: DpoConfig, log: (l: string) => void = (l) => proces
   const start = openChatStart(o.from, o.tokenizer, 'refinery dpo');
   const { model, tokenizer } = start;
   const T = model.context;
-  const trainPairs = readJsonl(o.data, parsePair);
-  const valPairs = o.val_data ? readJsonl(o.val_data, parsePair) : [];
+  const trainPairs = spreadEvenly(readJsonl(o.data, parsePair), o.max_examples);
+  const valPairs = o.val_data ? spreadEvenly(readJsonl(o.val_data, parsePair), o.max_val_examples) : [];
   const sets = { train: pairRows(trainPairs, tokenizer, T), val: pairRows(valPairs, tokenizer, T) };
   const valWhole = wholePairs(valPairs, tokenizer, T);
   const { beta, batch_size: B } = o;
@@ -187,7 +192,8 @@ export async function dpo(o: DpoConfig, log: (l: string) => void = (l) => proces
     await useBackend(c.backend, c.native, c.threads);
     const reference = new GPT(model, start.weights);
     const ref = await referenceLogProbs(o, reference, sets, T, log);
-    if (valPairs.length) before = await scorePairs(reference, sets.val, ref.val, beta, B, T, valWhole);
+    // The policy starts as the reference: its held-out score before the first step needs no second pass.
+    if (valPairs.length) before = preferenceOf(ref.val, sets.val, ref.val, beta, valWhole);
     reference.dispose();
     const P = trainPairs.length;
     const evaluate = async (gpt: GPT): Promise<Evaluation> => {
@@ -215,5 +221,7 @@ export async function dpo(o: DpoConfig, log: (l: string) => void = (l) => proces
       ],
     };
   });
+  // Beside metrics.jsonl: held-out preference before the first step (the SFT model) and after the last, for reports to read.
+  if (before || after) writeFileSync(join(o.out, 'preference.json'), `${JSON.stringify({ pairs: valPairs.length, before, after })}\n`);
   return { ...r, pairs: trainPairs.length, before, after };
 }

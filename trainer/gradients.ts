@@ -2,20 +2,22 @@
  * Registers the gradients of tfjs's standard ops. The full @tensorflow/tfjs package does this
  * with tfjs-core's `register_all_gradients` module, which ships only as ES modules whose imports
  * lack file extensions, so Node cannot load them as they are: a resolve hook adds ".js" to the
- * relative imports inside tfjs-core's dist folder, for those files alone. The gradients land in
+ * relative imports inside tfjs-core's dist folder, for those files alone (trying the ".js" path
+ * first: letting each bare path fail first made loading the gradients take 1.7 s instead of 1.1 s,
+ * at the start of every training command). The gradients land in
  * tfjs's global registry, which every copy of tfjs-core in the process shares.
  */
 import { register } from 'node:module';
 
 const hook = `
 export async function resolve(specifier, context, next) {
-  try {
-    return await next(specifier, context);
-  } catch (err) {
-    const inTfjs = context.parentURL && context.parentURL.includes('/@tensorflow/tfjs-core/dist/');
-    if (inTfjs && (specifier.startsWith('./') || specifier.startsWith('../')) && !specifier.endsWith('.js')) return next(specifier + '.js', context);
-    throw err;
+  const inTfjs = context.parentURL && context.parentURL.includes('/@tensorflow/tfjs-core/dist/');
+  if (inTfjs && (specifier.startsWith('./') || specifier.startsWith('../')) && !specifier.endsWith('.js')) {
+    try {
+      return await next(specifier + '.js', context);
+    } catch {}
   }
+  return next(specifier, context);
 }`;
 
 let done: Promise<unknown> | null = null;

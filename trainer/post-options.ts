@@ -36,6 +36,8 @@ const loop = trainOptions
     weight_decay: z.number().min(0).default(0).describe('AdamW decoupled weight decay (matrices only)'),
     eval_every: z.number().int().min(1).default(50).describe('evaluate on --val-data every N steps (and at the end)'),
     tokenizer: z.string().optional().describe('the tokenizer with the chat tokens (default: the checkpoint\'s; refinery tokenizer add-special makes one)').meta({ value: 'tokenizer.json' }),
+    max_examples: z.number().int().min(1).optional().describe('use at most N records of --data, spread evenly through the file (one from each of N equal stretches, so each task in it keeps its share): a quick run on part of the data'),
+    max_val_examples: z.number().int().min(1).optional().describe('use at most N records of --val-data, spread evenly the same way (held-out scoring costs time at every eval)'),
   });
 
 export const sftOptions = loop

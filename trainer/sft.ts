@@ -8,7 +8,8 @@
  * documents in pretraining). Evaluation always reads one conversation per row from position 0,
  * as chat does, so both give comparable held-out losses.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../pipeline/core/errors.js';
 import { Random } from '../pipeline/core/random.js';
@@ -43,6 +44,17 @@ export function readJsonl<T>(file: string, parse: (record: unknown, where: strin
     });
   if (out.length === 0) throw new UserError(`${file}: no records`);
   return out;
+}
+
+/**
+ * At most `max` of `records`, spread evenly through them: the middle record of each of `max`
+ * equal stretches, in order. A file written task by task (sample-chat's genres, then its
+ * translations) keeps each task's share, which its first `max` records would not. All of them
+ * when `max` is undefined or not smaller.
+ */
+export function spreadEvenly<T>(records: readonly T[], max: number | undefined): T[] {
+  if (max === undefined || records.length <= max) return [...records];
+  return Array.from({ length: max }, (_, i) => records[Math.floor(((i + 0.5) * records.length) / max)]);
 }
 
 /** A checkpoint ready for post-training: its model (embeddings grown to the chat tokenizer) and that tokenizer. */
@@ -229,8 +241,8 @@ export async function sft(o: SftConfig, log: (l: string) => void = (l) => proces
   const { model, tokenizer } = start;
   const T = model.context;
   const pad = tokenizer.special(END);
-  const trainChats = readJsonl(o.data, parseConversation);
-  const valChats = o.val_data ? readJsonl(o.val_data, parseConversation) : [];
+  const trainChats = spreadEvenly(readJsonl(o.data, parseConversation), o.max_examples);
+  const valChats = o.val_data ? spreadEvenly(readJsonl(o.val_data, parseConversation), o.max_val_examples) : [];
   const rows = chatRows(trainChats.map((m) => encodeChat(tokenizer, m)), T, pad, o.packing === 'pack');
   const val = chatRows(valChats.map((m) => encodeChat(tokenizer, m)), T, pad, false);
   const c = loopConfig(o, model);
@@ -267,6 +279,8 @@ export async function sft(o: SftConfig, log: (l: string) => void = (l) => proces
     const gpt = new GPT(ck.state.model, ck.weights);
     answers = await scoreAnswers(gpt, tokenizer, valChats, o.answers);
     gpt.dispose();
+    // Beside metrics.jsonl: the score of the final model, for reports to read rather than parse the log.
+    writeFileSync(join(o.out, 'answers.json'), `${JSON.stringify({ prompts: answers.prompts, ended: answers.ended, exact: answers.exact, each: answers.each })}\n`);
     log(`sft: ${answers.prompts} held-out prompts answered greedily: ${(100 * answers.ended).toFixed(1)}% end with ${END}, ${(100 * answers.exact).toFixed(1)}% exactly right`);
   }
   return { ...r, rows: rows.rows, conversations: trainChats.length, answers };
