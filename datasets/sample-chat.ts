@@ -37,7 +37,7 @@ export const CHAT_LANGUAGES: [code: string, name: string][] = [
 /** Passages and translations short enough that a whole conversation fits the tiny preset's 128-token context. */
 const MAX_CHARS = 260;
 /** An English paragraph to translate: the prompt and the answer share the context. */
-const MAX_SOURCE_CHARS = 160;
+const MAX_SOURCE_CHARS = 130;
 const PASSAGES_PER_TEXT = 3;
 
 export interface ChatExample {

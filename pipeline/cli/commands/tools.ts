@@ -118,8 +118,9 @@ export function addToolCommands(program: Command): void {
     .summary('write post-training data made from real text: SFT conversations and DPO preference pairs, train and held-out')
     .description(
       'Write conversations and preference pairs with exact answers from real text: which genre a Brown corpus passage is ' +
-        '(its real label; rejected: another genre), and the first sentence of a UDHR article translated into French, German, ' +
-        'Italian, Portuguese or Spanish (the real translation; rejected: the same article in another of these languages). ' +
+        '(its real label; rejected: another genre), and a short paragraph of a UDHR article translated into one of ten ' +
+        'European languages (the real translation; two rejected answers: the English paragraph left untranslated, and the ' +
+        'same paragraph in another of the ten languages). ' +
         'Held out: every fifth Brown text and every fifth article. Files: sft-train.jsonl, sft-heldout.jsonl (for refinery sft), ' +
         'pairs-train.jsonl, pairs-heldout.jsonl (for refinery dpo).',
     )
