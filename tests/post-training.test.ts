@@ -156,6 +156,11 @@ describe('DPO', () => {
     const g = tf.grad((x: tf.Tensor) => dpoLoss(x as tf.Tensor1D, reference, beta))(policy).dataSync();
     const handGrad = [0, 1].map((i) => (-beta * sigmoid(-margins[i])) / 2);
     expect(Array.from(g)).toEqual([handGrad[0], handGrad[1], -handGrad[0], -handGrad[1]].map((x) => expect.closeTo(x, 6)));
+    // With RPO's term: + weight x the chosen answers' NLL per token; its gradient adds -weight / tokens on each chosen row only.
+    const sft = { weight: 0.5, chosenTokens: 7 };
+    expect(dpoLoss(policy as tf.Tensor1D, reference, beta, sft).dataSync()[0]).toBeCloseTo(hand + (0.5 * -(seq[0] + seq[1])) / 7, 5);
+    const gs = tf.grad((x: tf.Tensor) => dpoLoss(x as tf.Tensor1D, reference, beta, sft))(policy).dataSync();
+    expect(Array.from(gs)).toEqual([handGrad[0] - 0.5 / 7, handGrad[1] - 0.5 / 7, -handGrad[0], -handGrad[1]].map((x) => expect.closeTo(x, 6)));
 
     // Through the model: the loss from sequenceLogProbs matches, and its gradient matches finite differences of the hand formula.
     const vars = [...model.params.values()];

@@ -55,14 +55,20 @@ export function sequenceLogProbs(gpt: GPT, b: Batch, T: number): tf.Tensor1D {
 
 /**
  * The DPO loss of P pairs from the policy's sequence log-probabilities [2P] (chosen first,
- * then rejected) and the reference's (constants: no gradient reaches the reference).
+ * then rejected) and the reference's (constants: no gradient reaches the reference). With
+ * `sft` (weight > 0 and the chosen answers' token count), plus weight x the chosen answers'
+ * negative log-likelihood per token: RPO's term (Pang et al. 2024; TRL's rpo_alpha), which
+ * keeps the chosen answers likely while DPO pushes the rejected ones down.
  */
-export function dpoLoss(policy: tf.Tensor1D, reference: Float32Array, beta: number): tf.Scalar {
+export function dpoLoss(policy: tf.Tensor1D, reference: Float32Array, beta: number, sft?: { weight: number; chosenTokens: number }): tf.Scalar {
   const P = policy.shape[0] / 2;
   const ratio = tf.sub(policy, tf.tensor1d(reference));
   const margin = tf.sub(tf.slice(ratio, 0, P), tf.slice(ratio, P, P));
   // -log sigmoid(x) = softplus(-x)
-  return tf.mean(tf.softplus(tf.mul(margin, -beta))) as tf.Scalar;
+  const loss = tf.mean(tf.softplus(tf.mul(margin, -beta))) as tf.Scalar;
+  if (!sft?.weight || sft.chosenTokens <= 0) return loss;
+  const nll = tf.div(tf.neg(tf.sum(tf.slice(policy, 0, P))), sft.chosenTokens);
+  return tf.add(loss, tf.mul(nll, sft.weight)) as tf.Scalar;
 }
 
 interface PairBatch extends Batch {
@@ -74,6 +80,15 @@ function pairBatch(rows: Rows, ref: Float32Array, at: readonly number[], T: numb
   const P = rows.rows / 2;
   const order = [...at, ...at.map((i) => i + P)];
   return { ...pickRows(rows, order, T), reference: Float32Array.from(order, (i) => ref[i]) };
+}
+
+/** The answer tokens of a pair batch's chosen rows (its first half): the NLL term's divisor. */
+function chosenTokens(b: Batch, T: number): number {
+  const half = (b.ids.length / T / 2) * T;
+  if (!b.weights) return half;
+  let n = 0;
+  for (let i = 0; i < half; i++) n += b.weights[i];
+  return n;
 }
 
 /** Every row's summed log-probability under `gpt`, in batches of B rows. */
@@ -206,7 +221,7 @@ export async function dpo(o: DpoConfig, log: (l: string) => void = (l) => proces
     };
     const objective: Objective<PairBatch> = {
       batch: (step, micro) => pairBatch(sets.train, ref.train, epochRows(P, c.seed, step, micro, B, c.grad_accum), T),
-      loss: (gpt, b) => dpoLoss(sequenceLogProbs(gpt, b, T), b.reference, beta),
+      loss: (gpt, b) => dpoLoss(sequenceLogProbs(gpt, b, T), b.reference, beta, o.sft_weight ? { weight: o.sft_weight, chosenTokens: chosenTokens(b, T) } : undefined),
       evaluate: valPairs.length ? evaluate : null,
     };
     return {
@@ -216,7 +231,7 @@ export async function dpo(o: DpoConfig, log: (l: string) => void = (l) => proces
       objective: objective as Objective,
       start: () => start.weights,
       describe: [
-        `dpo: ${P} preference pairs (${sets.train.cut} answers cut at the context), beta ${beta}; ${valPairs.length} held-out pairs` +
+        `dpo: ${P} preference pairs (${sets.train.cut} answers cut at the context), beta ${beta}${o.sft_weight ? `, chosen answers' NLL weighted ${o.sft_weight}` : ''}; ${valPairs.length} held-out pairs` +
           (before ? `: the SFT model prefers the chosen answer in ${(100 * (before as PreferenceScore).pref_acc).toFixed(1)}%` : ''),
       ],
     };

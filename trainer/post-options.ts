@@ -57,6 +57,12 @@ export const dpoOptions = loop
     data: z.string().describe('preference pairs: {"prompt", "chosen", "rejected"} per line (prompt: text or a messages list)').meta({ value: 'pairs.jsonl' }),
     val_data: z.string().optional().describe('held-out pairs: DPO loss, reward margin and preference accuracy every eval').meta({ value: 'pairs.jsonl' }),
     beta: z.number().positive().default(0.1).describe('DPO beta: how far the policy may move from the reference (higher: less)'),
+    sft_weight: z
+      .number()
+      .min(0)
+      .default(0)
+      .describe("adds this weight x the chosen answers' negative log-likelihood per token to the loss (RPO, TRL's rpo_alpha; 0: plain DPO), so chosen answers stay likely while rejected ones are pushed down")
+      .meta({ value: 'w' }),
     batch_size: z.number().int().min(1).default(8).describe('preference pairs per micro-batch (each pair is two rows)'),
     steps: z.number().int().min(1).default(100).describe('optimizer steps in all (the schedule spans them)'),
     lr: z.number().positive().default(3e-4).describe('peak learning rate'),
