@@ -116,7 +116,7 @@ export function postTraining(out: string): string[] {
     '',
     '`refinery chat --checkpoint dpo/checkpoint --prompt ...` on a held-out passage:',
     '',
-    block(`you> ${chat.question}\nmodel> ${chat.answer}`),
+    block(`you> ${chat.question}\nmodel> ${chat.answer || '(nothing: the model closed its answer with <|end|> at once)'}`),
     '',
     `Expected: ${chat.expected}. Curves in [sft/loss.svg](sft/loss.svg) and [dpo/loss.svg](dpo/loss.svg).`,
     '',
