@@ -8,7 +8,7 @@
  * The reference is PyTorch on this CPU in the same run (bench/train_pytorch.py: nanoGPT's
  * model, same shapes, `pip install torch`), at one and two threads like ours; phases alternate
  * between PyTorch and us so a change in the machine's load hits both. The own SGEMM
- * (refinery_blas_portable.node, built by REFINERY_BLAS=both npm run build:native) runs too when
+ * (refinery_blas_portable.node, built beside OpenBLAS's by npm run build:native) runs too when
  * built, against OpenBLAS: the speed a machine without OpenBLAS gets.
  * PyTorch runs twice: as installed, and with glibc's malloc told to keep freed memory in its
  * heap (GLIBC_TUNABLES, below) as PyTorch's CPU tuning guides advise (they preload jemalloc or
@@ -53,12 +53,13 @@ function phaseFor(name: string, backend: BackendChoice, native: Native, threads:
   return async () => {
     const { model: c, batch: B } = CONFIGS[name];
     const b = { ...(await useBackend(backend, native !== false, threads)) };
-    if (native === 'portable') {
-      const own = loadNativeBlas('portable');
-      if (!own) throw new Error('refinery_blas_portable.node is not built (REFINERY_BLAS=both npm run build:native)');
-      own.setThreads(threads);
-      useNativeKernels(own);
-      b.label = `${b.name} + native kernels (${own.gemm()}, ${threads} thread${threads === 1 ? '' : 's'})`;
+    // Each phase names its addon: useBackend would take the own SGEMM's at two threads wherever it is built.
+    if (native !== false) {
+      const lib = loadNativeBlas(native);
+      if (!lib) throw new Error(`the native addon "${native}" is not built (npm run build:native)`);
+      lib.setThreads(threads);
+      useNativeKernels(lib);
+      b.label = `${b.name} + native kernels (${lib.gemm()}, ${threads} thread${threads === 1 ? '' : 's'})`;
     }
     const T = c.context;
     const { gpt, opt, x, y, vars } = benchModel(c, B);

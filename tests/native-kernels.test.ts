@@ -18,7 +18,7 @@ const main = loadNativeBlas();
 const portableBuilt = loadNativeBlas('portable');
 /** The own SGEMM: the second addon, or the default one where that is the own SGEMM. */
 const portable = portableBuilt ?? (main && main.gemm() !== 'OpenBLAS' ? main : null);
-const missing = !main ? 'the native addon is not built (npm run build:native)' : !portable ? "refinery_blas_portable.node is not built (REFINERY_BLAS=both npm run build:native)" : '';
+const missing = !main ? 'the native addon is not built (npm run build:native)' : !portable ? "refinery_blas_portable.node is not built (npm run build:native builds it where OpenBLAS is found; REFINERY_BLAS=openblas leaves it out)" : '';
 if (missing && process.env.CI === 'true') throw new Error(`${missing}; CI=true requires it (.ci/run builds it)`);
 
 beforeAll(async () => {
@@ -91,6 +91,15 @@ describe.skipIf(!!missing)(`SGEMM against a naive product${missing ? ` (skipped:
   it('tells glibc malloc to keep freed memory (on glibc systems)', () => {
     const glibc = !!(process.report?.getReport() as { header?: { glibcVersionRuntime?: string } }).header?.glibcVersionRuntime;
     expect(main?.keepFreedMemory()).toBe(glibc);
+  });
+
+  it('the trainer multiplies with the own SGEMM at two threads and more, with the default addon at one', async () => {
+    try {
+      expect((await useBackend('cpu', true, 2)).label).toContain(portable!.gemm());
+      expect((await useBackend('cpu', true, 1)).label).toContain(main!.gemm());
+    } finally {
+      await useBackend('cpu', false);
+    }
   });
 
   it('names what multiplies', () => {

@@ -24,7 +24,7 @@ beforeAll(async () => {
 
 
 describe('gradients', () => {
-  // The own SGEMM's addon (REFINERY_BLAS=both builds it beside OpenBLAS's; see tests/native-kernels.test.ts).
+  // The own SGEMM's addon (npm run build:native builds it beside OpenBLAS's; see tests/native-kernels.test.ts).
   const paths = [['tfjs ops', null], ['native kernels', loadNativeBlas()], ['native kernels, portable SGEMM', loadNativeBlas('portable')]] as const;
   for (const [name, kernels] of paths) {
     it.skipIf(name !== 'tfjs ops' && !kernels)(`match finite differences (${name})`, async () => {

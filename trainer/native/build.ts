@@ -4,9 +4,12 @@
  * found, else from refinery's own blocked SGEMM (gemm.c), which needs only the compiler a
  * fresh machine has. Optional: without a compiler it says so and the trainer uses WebAssembly.
  *
- * REFINERY_BLAS=portable builds the own SGEMM even where OpenBLAS is (what a machine without
- * it gets); REFINERY_BLAS=both builds OpenBLAS's addon and refinery_blas_portable.node beside
- * it, so tests check both (CI does this).
+ * Where OpenBLAS is found, the own SGEMM is built beside it too (refinery_blas_portable.node):
+ * the trainer multiplies with it at --threads 2 and more, where it was 1.21-1.90x faster than
+ * OpenBLAS at the bench's shapes (OpenBLAS's threading costs more than these small products
+ * gain), and tests check both. REFINERY_BLAS=portable builds the own SGEMM alone even where
+ * OpenBLAS is (what a machine without it gets); REFINERY_BLAS=openblas builds OpenBLAS's addon
+ * alone; REFINERY_BLAS=both is the default's old name.
  *
  * OpenBLAS is found by pkg-config (`openblas`, then `cblas`) when it answers, else by looking
  * in the usual places of this machine: /usr and /usr/local with the compiler's multiarch
@@ -109,8 +112,8 @@ function build(variables: string[]): string | null {
 }
 
 const mode = process.env.REFINERY_BLAS ?? '';
-if (mode && !['portable', 'both'].includes(mode)) {
-  console.log(`build:native: REFINERY_BLAS is "${mode}"; it may be unset (OpenBLAS when found), "portable" (refinery's own SGEMM) or "both" (OpenBLAS, and the own SGEMM in refinery_blas_portable.node)`);
+if (mode && !['portable', 'both', 'openblas'].includes(mode)) {
+  console.log(`build:native: REFINERY_BLAS is "${mode}"; it may be unset (OpenBLAS when found, and the own SGEMM beside it in refinery_blas_portable.node), "portable" (refinery's own SGEMM alone), "openblas" (OpenBLAS alone) or "both" (the default)`);
   process.exit(1);
 }
 const found = mode === 'portable' ? { skipped: 'REFINERY_BLAS=portable' } : (fromPkgConfig() ?? search());
@@ -118,9 +121,10 @@ const portable = 'blas=portable';
 let failure: string | null;
 if ('how' in found) {
   console.log(`build:native: OpenBLAS from ${found.how}`);
-  failure = build(['blas=openblas', `portable_too=${mode === 'both' ? 1 : 0}`, `blas_include_dirs=${shellWords(found.include)}`, `blas_libraries=${shellWords(found.libraries)}`]);
+  const portableToo = mode !== 'openblas';
+  failure = build(['blas=openblas', `portable_too=${portableToo ? 1 : 0}`, `blas_include_dirs=${shellWords(found.include)}`, `blas_libraries=${shellWords(found.libraries)}`]);
   if (failure === null) {
-    console.log(`build:native: built trainer/native/build/Release/refinery_blas.node (OpenBLAS products, fused attention, LayerNorm, GELU, cross-entropy, AdamW)${mode === 'both' ? ' and refinery_blas_portable.node (own SGEMM)' : ''}`);
+    console.log(`build:native: built trainer/native/build/Release/refinery_blas.node (OpenBLAS products, fused attention, LayerNorm, GELU, cross-entropy, AdamW)${portableToo ? ' and refinery_blas_portable.node (own SGEMM, used at --threads 2 and more)' : ''}`);
     process.exit(0);
   }
   console.log(`build:native: the OpenBLAS build failed; building refinery's own SGEMM instead\n${failure}`);

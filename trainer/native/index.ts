@@ -1,7 +1,7 @@
 /**
  * Loads the native kernels (trainer/native: matrix products through OpenBLAS or refinery's own
  * SGEMM, fused attention, LayerNorm, GELU, cross-entropy, AdamW) when they were built (see
- * build.ts); null otherwise. `portable` asks for the second addon that REFINERY_BLAS=both builds
+ * build.ts); null otherwise. `portable` asks for the second addon that build:native makes beside OpenBLAS's
  * (own SGEMM beside OpenBLAS's), for tests and benches.
  */
 import { existsSync } from 'node:fs';
