@@ -46,8 +46,11 @@ export interface ChatExample {
 }
 export interface PreferencePair {
   task: 'genre' | 'translate';
-  /** What the rejected answer is: another genre, the untranslated English, or another language's translation. */
-  rejected_kind: 'other-genre' | 'untranslated' | 'other-language';
+  /**
+   * What the rejected answer is: another genre (drawn at random, or with --rejected-by the one the
+   * model ranks highest), the untranslated English, or another language's translation.
+   */
+  rejected_kind: 'other-genre' | 'model-wrong-genre' | 'untranslated' | 'other-language';
   prompt: string;
   chosen: string;
   rejected: string;
@@ -129,9 +132,27 @@ export async function buildSampleChat(seed = 1): Promise<SampleChat> {
   return { sft, pairs, genres };
 }
 
-/** Write sft-train.jsonl, sft-heldout.jsonl, pairs-train.jsonl, pairs-heldout.jsonl; returns their record counts. */
-export async function writeSampleChat(out: string, seed = 1): Promise<Record<string, number>> {
+/** A model's favourite wrong answer to each closed question (trainer/rejected-by.ts), for on-policy genre pairs. */
+export type WrongAnswers = (questions: { prompt: string; right: string; candidates: readonly string[] }[]) => Promise<string[]>;
+
+/** The genre pairs with the rejected answer `wrongAnswers` picks (the translation pairs as they are). */
+export async function onPolicyGenrePairs(pairs: readonly PreferencePair[], genres: readonly string[], wrongAnswers: WrongAnswers): Promise<PreferencePair[]> {
+  const genre = pairs.filter((p) => p.task === 'genre');
+  const wrong = await wrongAnswers(genre.map((p) => ({ prompt: p.prompt, right: p.chosen, candidates: genres })));
+  let k = 0;
+  return pairs.map((p) => (p.task === 'genre' ? { ...p, rejected_kind: 'model-wrong-genre' as const, rejected: wrong[k++] } : p));
+}
+
+/**
+ * Write sft-train.jsonl, sft-heldout.jsonl, pairs-train.jsonl, pairs-heldout.jsonl; returns their
+ * record counts. With `wrongAnswers`, each genre pair's rejected answer is the model's favourite wrong genre.
+ */
+export async function writeSampleChat(out: string, seed = 1, wrongAnswers?: WrongAnswers): Promise<Record<string, number>> {
   const s = await buildSampleChat(seed);
+  if (wrongAnswers) {
+    s.pairs.train = await onPolicyGenrePairs(s.pairs.train, s.genres, wrongAnswers);
+    s.pairs.heldout = await onPolicyGenrePairs(s.pairs.heldout, s.genres, wrongAnswers);
+  }
   mkdirSync(out, { recursive: true });
   const files: [string, object[]][] = [
     ['sft-train.jsonl', s.sft.train],

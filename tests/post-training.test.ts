@@ -13,6 +13,7 @@ import { END_OF_TEXT, Tokenizer } from '../pipeline/tokenize/tokenizer.js';
 import { useBackend } from '../trainer/backend.js';
 import { ASSISTANT, CHAT_SPECIALS, END, USER, encodeChat } from '../trainer/chat-template.js';
 import { dpoLoss, pairRows, scorePairs, sequenceLogProbs, wholePairs } from '../trainer/dpo.js';
+import { favouriteWrongAnswers } from '../trainer/rejected-by.js';
 import { continueIds, sample } from '../trainer/generate.js';
 import { GPT, initialValues, type ModelConfig } from '../trainer/model.js';
 import { releaseKept } from '../trainer/ops.js';
@@ -213,6 +214,26 @@ describe('DPO', () => {
     expect(s.ties).toBe(1);
     expect(s.pref_acc).toBeCloseTo((0.5 + (lp[2] > lp[5] ? 1 : 0)) / 2, 6);
     expect(s.pref_acc_per_token).toBeCloseTo((0.5 + (lp[2] / tokens[2] > lp[5] / tokens[5] ? 1 : 0)) / 2, 6);
+    model.dispose();
+  });
+
+  it("on-policy rejected answers: each question's wrong candidate the model ranks highest, by summed log-probability", async () => {
+    const c: ModelConfig = { vocab_size: chat.vocabSize, context: 32, d_model: 16, layers: 1, heads: 2 };
+    const T = c.context;
+    const model = new GPT(c, initialValues(c, 5));
+    const candidates = ['asked', 'answered', 'the end', 'a question', 'twice'];
+    const questions = ['The user asked', 'Which one?', 'Caf\u00e9 na\u00efve'].map((prompt, i) => ({ prompt, right: candidates[i], candidates }));
+    const got = await favouriteWrongAnswers(model, chat, questions, T, 3);
+    // Each candidate scored on its own, as DPO scores an answer: the argmax among the wrong ones.
+    for (const [i, q] of questions.entries()) {
+      const wrong = candidates.filter((a) => a !== q.right);
+      const rows = pairRows(wrong.map((a) => ({ prompt: [{ role: 'user' as const, content: q.prompt }], chosen: a, rejected: a })), chat, T);
+      const lp = sequenceLogProbs(model, pickRows(rows, wrong.map((_, k) => k), T), T).dataSync();
+      releaseKept();
+      const best = wrong[lp.indexOf(Math.max(...lp))];
+      expect(got[i]).toBe(best);
+      expect(got[i]).not.toBe(q.right);
+    }
     model.dispose();
   });
 });

@@ -92,7 +92,7 @@ function chosenTokens(b: Batch, T: number): number {
 }
 
 /** Every row's summed log-probability under `gpt`, in batches of B rows. */
-async function allLogProbs(gpt: GPT, rows: Rows, B: number, T: number): Promise<Float32Array> {
+export async function allLogProbs(gpt: GPT, rows: Rows, B: number, T: number): Promise<Float32Array> {
   const out = new Float32Array(rows.rows);
   for (let at = 0; at < rows.rows; at += B) {
     const idx = Array.from({ length: Math.min(B, rows.rows - at) }, (_, k) => at + k);

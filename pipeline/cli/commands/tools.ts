@@ -122,13 +122,33 @@ export function addToolCommands(program: Command): void {
         'European languages (the real translation; two rejected answers: the English paragraph left untranslated, and the ' +
         'same paragraph in another of the ten languages). ' +
         'Held out: every fifth Brown text and every fifth article. Files: sft-train.jsonl, sft-heldout.jsonl (for refinery sft), ' +
-        'pairs-train.jsonl, pairs-heldout.jsonl (for refinery dpo).',
+        'pairs-train.jsonl, pairs-heldout.jsonl (for refinery dpo). With --rejected-by, the genre pairs are on-policy: their ' +
+        'rejected answer is the wrong genre that model ranks highest (the mistake it makes), as preference data gathered ' +
+        "from a model's own answers is.",
     )
     .requiredOption('-o, --output <dir>', 'the directory to write')
     .option('--seed <n>', 'seeds the passages drawn and the rejected answers', '1')
-    .action(async (values: { output: string; seed: string }) => {
+    .option('--rejected-by <checkpoint>', "a chat checkpoint (refinery sft's): each genre pair's rejected answer is the wrong genre it gives the highest log-probability")
+    .option('--tokenizer <file>', "with --rejected-by: the chat tokenizer (default: the checkpoint's)")
+    .action(async (values: { output: string; seed: string; rejectedBy?: string; tokenizer?: string }) => {
       const { writeSampleChat } = await import('../../../datasets/sample-chat.js');
-      const counts = await writeSampleChat(values.output, Number(values.seed));
+      let wrongAnswers: Parameters<typeof writeSampleChat>[2];
+      if (values.rejectedBy) {
+        const [{ useBackend }, { openChatStart }, { GPT }, { favouriteWrongAnswers }] = await Promise.all([
+          import('../../../trainer/backend.js'),
+          import('../../../trainer/sft.js'),
+          import('../../../trainer/model.js'),
+          import('../../../trainer/rejected-by.js'),
+        ]);
+        await useBackend('auto', true, 1, false);
+        const start = openChatStart(values.rejectedBy, values.tokenizer, 'refinery sample-chat --rejected-by');
+        const gpt = new GPT(start.model, start.weights);
+        wrongAnswers = async (questions) => {
+          console.log(`sample-chat: ranking ${questions[0]?.candidates.length ?? 0} genres for ${formatCount(questions.length)} passages with ${values.rejectedBy}`);
+          return favouriteWrongAnswers(gpt, start.tokenizer, questions, start.model.context);
+        };
+      }
+      const counts = await writeSampleChat(values.output, Number(values.seed), wrongAnswers);
       console.log(`sample-chat: ${Object.entries(counts).map(([f, n]) => `${f} ${n}`).join(', ')} -> ${values.output}`);
     });
 
