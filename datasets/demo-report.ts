@@ -10,9 +10,10 @@ import type { MixReport } from '../pipeline/mix/index.js';
 import { mixTable } from '../pipeline/mix/report.js';
 import type { TokensSummary } from '../pipeline/tokenize/index.js';
 import { annealTable, type AnnealReport } from '../trainer/anneal.js';
+import { readMetrics, type MetricLine } from '../trainer/report.js';
 
 const json = <T>(file: string): T | null => (existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as T) : null);
-const metricsOf = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>) : []);
+const metricsOf = (file: string) => (existsSync(file) ? (readMetrics(file) as (MetricLine & Record<string, number>)[]) : []);
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 const block = (text: string) => `\`\`\`\n${text}\n\`\`\``;
 
@@ -108,7 +109,7 @@ export function postTraining(out: string): string[] {
     '| measure | value |',
     '|---|---|',
     `| SFT | ${last(sft).step} steps; training loss on the assistant's tokens ${lossAt(sft[0])} → ${lossAt(last(sft))} |`,
-    `| SFT held-out loss on the assistant's tokens | ${sftVal ? sftVal.val_loss.toFixed(4) : '—'} |`,
+    `| SFT held-out loss on the assistant's tokens | ${sftVal?.val_loss?.toFixed(4) ?? '—'} |`,
     `| held-out answers ending with \`<\\|end\\|>\` (greedy) | ${pct(answers.ended)} of ${answers.prompts} (exactly right: ${pct(answers.exact)}) |`,
     `| DPO | ${last(dpo).step} steps; loss ${lossAt(dpo[0])} → ${lossAt(last(dpo))} |`,
     `| held-out preference accuracy (policy prefers the chosen answer), ${pref.pairs} pairs | ${pct(pref.before.pref_acc)} (SFT model) → ${pct(pref.after.pref_acc)} (after DPO) |`,

@@ -10,6 +10,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { claimDir, removeOwned } from '../pipeline/core/owned-dirs.js';
+import { shellWord } from '../pipeline/core/shell.js';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeBrownJsonl } from './brown.js';
@@ -20,9 +21,6 @@ import { findDocs, largestClusters, shardPath } from '../pipeline/inspect/inspec
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const out = process.env.REFINERY_DEMO_OUT ?? join(root, 'out', 'demo');
 const cli = join(root, 'dist', 'pipeline', 'cli', 'main.js');
-
-/** An argument as a shell would need it typed: bare when plain, else in single quotes. */
-const shellWord = (arg: string) => (/^[\w./,:=@%+-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`);
 
 /**
  * Run the real CLI as a user would (asynchronously: the demo's local web site runs in this

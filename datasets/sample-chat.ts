@@ -18,6 +18,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Random } from '../pipeline/core/random.js';
+import type { ClosedQuestion } from '../trainer/rejected-by.js';
 import { brownTexts } from './brown.js';
 import { plainText, udhrDeclarationFile } from './udhr.js';
 
@@ -133,7 +134,7 @@ export async function buildSampleChat(seed = 1): Promise<SampleChat> {
 }
 
 /** A model's favourite wrong answer to each closed question (trainer/rejected-by.ts), for on-policy genre pairs. */
-export type WrongAnswers = (questions: { prompt: string; right: string; candidates: readonly string[] }[]) => Promise<string[]>;
+export type WrongAnswers = (questions: ClosedQuestion[]) => Promise<string[]>;
 
 /** The genre pairs with the rejected answer `wrongAnswers` picks (the translation pairs as they are). */
 export async function onPolicyGenrePairs(pairs: readonly PreferencePair[], genres: readonly string[], wrongAnswers: WrongAnswers): Promise<PreferencePair[]> {

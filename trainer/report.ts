@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+
 /** The loss curve of a run as SVG: training loss (per logged step) and validation loss, by step. */
 export interface MetricLine {
   step: number;
@@ -5,6 +7,20 @@ export interface MetricLine {
   loss?: number;
   val_loss?: number;
   [key: string]: unknown;
+}
+
+/** metrics.jsonl's complete lines (a line still being written is left out: a reader may come while train writes). */
+export function readMetrics(file: string): MetricLine[] {
+  const lines: MetricLine[] = [];
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    try {
+      const m = JSON.parse(line) as MetricLine;
+      if (typeof m.step === 'number') lines.push(m);
+    } catch {
+      // blank or partly written
+    }
+  }
+  return lines;
 }
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');

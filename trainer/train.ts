@@ -17,7 +17,7 @@ import { GPT, flopsPerToken, initialValues, parameterCount, readValues, type Mod
 import { mm, releaseKept } from './ops.js';
 import { LossScaler } from './loss-scale.js';
 import { AdamW, gradientNorm, learningRate } from './optimizer.js';
-import { lossSvg, type MetricLine } from './report.js';
+import { lossSvg, readMetrics, type MetricLine } from './report.js';
 
 /** The backend's matrix-product speed in FLOP/s, on a product shaped like the model's MLP. */
 export async function calibrate(rows: number, d: number, seconds = 0.5): Promise<number> {
@@ -355,8 +355,7 @@ export async function train(c: TrainConfig, log: (l: string) => void = (l) => pr
     }
   }
   if (p.step < c.steps) await save();
-  const lines = readFileSync(s.metricsFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as MetricLine);
-  writeFileSync(join(c.out, 'loss.svg'), lossSvg(lines, `${params.toLocaleString('en')}-parameter GPT: loss by step`));
+  writeFileSync(join(c.out, 'loss.svg'), lossSvg(readMetrics(s.metricsFile), `${params.toLocaleString('en')}-parameter GPT: loss by step`));
   const result: TrainResult = {
     steps: p.step,
     tokens: p.tokens,

@@ -18,6 +18,7 @@ import { UserError } from '../core/errors.js';
 import type { Plan } from '../core/plan.js';
 import { preparePlan } from '../core/run-plan.js';
 import { jobName, phaseJobs, unfinished, type PhaseJob } from './phase-jobs.js';
+import { shellWord } from '../core/shell.js';
 
 export const slurmOptions = z
   .object({
@@ -33,7 +34,6 @@ export const slurmOptions = z
   .strict();
 export type SlurmConfig = z.infer<typeof slurmOptions>;
 
-const quote = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
 
 /** Where the scripts, logs and success files go: beside the (last) output. */
 const logDirOf = (plan: Plan) => resolve(`${(plan.parts.at(-1)?.ctx.out ?? 'refinery').replace(/\/+$/, '')}-slurm`);
@@ -50,9 +50,9 @@ export function sbatchScript(job: PhaseJob, c: SlurmConfig, cli: string, logDir:
     `# Phase ${job.id} (${job.kind}${job.ranks > 1 ? ', split: each array task takes the tasks with index % SLURM_ARRAY_TASK_COUNT == SLURM_ARRAY_TASK_ID' : ', once'}).`,
     '# A rerun skips what finished.',
     'set -euo pipefail',
-    `cd ${quote(process.cwd())}`,
-    `${quote(process.execPath)} ${quote(cli)} ${job.args.map(quote).join(' ')}`,
-    `touch ${quote(okFile(logDir, job))}`,
+    `cd ${shellWord(process.cwd())}`,
+    `${shellWord(process.execPath)} ${shellWord(cli)} ${job.args.map(shellWord).join(' ')}`,
+    `touch ${shellWord(okFile(logDir, job))}`,
   );
   return `${lines.join('\n')}\n`;
 }

@@ -20,6 +20,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { shellWord } from '../../pipeline/core/shell.js';
 
 /** Where OpenBLAS was found: compiler include folders and linker flags. */
 interface Blas {
@@ -98,7 +99,7 @@ function search(): Blas | { missing: string; arch: string | null } {
 }
 
 /** Words for gyp's `<@(...)`, which splits a string as sh does. */
-const shellWords = (words: string[]) => words.map((w) => (/^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`)).join(' ');
+const shellWords = (words: string[]) => words.map(shellWord).join(' ');
 
 const source = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'trainer', 'native');
 // npm runs scripts with its own node-gyp and the nodedir of its config (Node's installed headers).

@@ -8,7 +8,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { mixReportFile, type MixReport } from '../../mix/index.js';
 import { mixSvg } from '../../mix/report.js';
 import { formatBytes } from '../../core/progress.js';
-import { lossSvg, type MetricLine } from '../../../trainer/report.js';
+import { lossSvg, readMetrics, type MetricLine } from '../../../trainer/report.js';
 import { Safe, count, html, page } from '../html.js';
 import type { ViewSite } from '../outputs.js';
 
@@ -23,20 +23,6 @@ function mixSection(slug: string, r: MixReport): Safe {
 <table><thead><tr><th>${r.by}</th><th class="n">docs before</th><th class="n">bytes before</th><th class="n">share before</th><th class="n">target</th><th class="n">realised</th><th class="n">docs after</th><th class="n">bytes after</th><th class="n">epochs</th></tr></thead><tbody>
 ${r.rows.map((x) => html`<tr data-value="${x.value}"><td>${x.value}</td><td class="n">${count(x.docs_before)}</td><td class="n">${formatBytes(x.bytes_before)}</td><td class="n">${pct(x.share_before)}</td><td class="n" data-col="target">${pct(x.target_share)}</td><td class="n" data-col="realised">${pct(x.share_after)}</td><td class="n">${count(x.docs_after)}</td><td class="n">${formatBytes(x.bytes_after)}</td><td class="n">${x.epochs.toFixed(2)}</td></tr>`)}
 </tbody></table><p class="muted">shares count ${r.unit}; largest share error ${(100 * r.max_share_error).toFixed(3)} points; seed ${r.seed}</p></section>`;
-}
-
-/** The log's complete lines (a line being written is left for the next load). */
-export function readMetrics(file: string): MetricLine[] {
-  const lines: MetricLine[] = [];
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    try {
-      const m = JSON.parse(line) as MetricLine;
-      if (typeof m.step === 'number') lines.push(m);
-    } catch {
-      // blank or partly written
-    }
-  }
-  return lines;
 }
 
 export function mixPage(site: ViewSite): string {
