@@ -9,7 +9,7 @@
  * pty module) typing a question, reading the answer and leaving with /exit.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pretrainForChat } from '../datasets/chat-pretrain.js';
@@ -98,6 +98,32 @@ describe('refinery post-training', () => {
     expect(pref.after.pref_acc).toBeCloseTo(evals[1].val_pref_acc, 4);
     expect(pref.after.margin).toBeCloseTo(evals[1].val_margin, 4);
     expect(rest.stdout).toContain(`held-out preference accuracy ${(100 * pref.before.pref_acc).toFixed(1)}% -> ${(100 * pref.after.pref_acc).toFixed(1)}%`);
+  }, 120_000);
+
+  it('dpo --ref-sync-steps makes the policy the reference every N steps, and resumes between syncs onto the same curve', () => {
+    const common = ['dpo', '--from', join(dir, 'sft', 'checkpoint'), '--data', join(data, 'pairs-train.jsonl'), '--max-examples', '32', '--steps', '6', '--batch-size', '4', '--lr', '3e-3', '--warmup', '0', '--log-every', '1', '--peak-flops', '1e9'];
+    const args = [...common, '--ref-sync-steps', '2'];
+    const whole = cliOk([...args, '--out', join(dir, 'dpo-sync')]);
+    expect(whole.stderr).toMatch(/dpo: step 2: the reference is now the policy/);
+    expect(whole.stderr).toMatch(/dpo: step 4: the reference is now the policy/);
+    // Where the policy is the reference (step 1, and the first step after each sync) every margin is 0: the loss is log 2 exactly.
+    const losses = metrics(join(dir, 'dpo-sync')).map((l) => l.loss);
+    expect(losses).toHaveLength(6);
+    for (const k of [0, 2, 4]) expect(losses[k]).toBeCloseTo(Math.log(2), 4);
+    // Without syncs the policy has moved away from the SFT model by step 3: its loss is no longer log 2.
+    cliOk([...common, '--out', join(dir, 'dpo-nosync')]);
+    expect(Math.abs(metrics(join(dir, 'dpo-nosync'))[2].loss - Math.log(2))).toBeGreaterThan(1e-2);
+    // Stopped at step 3 (after the sync at 2), resumed: the sync is read back, and the curve is the uninterrupted one.
+    cliOk([...args, '--out', join(dir, 'dpo-sync-parts'), '--stop-after', '3']);
+    const rest = cliOk([...args, '--out', join(dir, 'dpo-sync-parts')]);
+    expect(rest.stderr).toContain('dpo: the reference synced at step 2 from');
+    expect(metrics(join(dir, 'dpo-sync-parts')).map((l) => l.loss)).toEqual(losses);
+    // A sync that cannot be read back (its policy is gone) is an error, not a silent restart from another reference.
+    cliOk([...args, '--out', join(dir, 'dpo-sync-lost'), '--stop-after', '3']);
+    rmSync(join(dir, 'dpo-sync-lost', 'reference-step-2.json'));
+    const lost = cli([...args, '--out', join(dir, 'dpo-sync-lost')]);
+    expect(lost.code).toBe(2);
+    expect(lost.stderr).toContain('needs the reference synced at step 2');
   }, 120_000);
 
   it('the demo report\'s post-training section reads these runs\' files and chat\'s answer', () => {

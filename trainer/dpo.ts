@@ -6,7 +6,8 @@
  * with log pi(answer) the summed log-probability of the answer's tokens (and its <|end|>) after
  * the prompt, in the chat template. The reference is the starting SFT model, frozen: its
  * log-probabilities are computed once, before the first step, and stored in out/reference.json
- * (a resumed run reads them back), so the gradient flows through the policy only. Each step is a
+ * (a resumed run reads them back), so the gradient flows through the policy only; with
+ * --ref-sync-steps the reference moves to the policy every N steps (referenceSync). Each step is a
  * train.ts step (checkpoints, resume, metrics); each evaluation reports, on held-out pairs, the
  * DPO loss, the reward margin beta * (chosen - rejected log-ratio), the reward accuracy (margin
  * > 0) and the preference accuracy (the policy gives the chosen answer the higher probability).
@@ -159,10 +160,9 @@ export function preferenceOf(lp: Float32Array, rows: Rows, ref: Float32Array, be
   return { loss: loss / d, margin: margin / d, reward_acc: rewardAcc / d, pref_acc: prefAcc / d, pref_acc_per_token: perToken / d, ties, pairs: n, cut: P - n };
 }
 
-/** The reference's log-probabilities of every row, read back when out/reference.json was made from the same checkpoint and data. */
-async function referenceLogProbs(o: DpoConfig, gpt: GPT, sets: { train: Rows; val: Rows }, T: number, log: (l: string) => void): Promise<{ train: Float32Array; val: Float32Array }> {
-  const file = join(o.out, 'reference.json');
-  const key = createHash('sha256')
+/** What the stored reference log-probabilities were made from: the starting checkpoint's weights and the rows. */
+function referenceKey(o: DpoConfig, sets: { train: Rows; val: Rows }): string {
+  return createHash('sha256')
     .update(readFileSync(join(o.from, 'weights.bin')))
     .update(sets.train.ids)
     .update(sets.val.ids)
@@ -170,6 +170,11 @@ async function referenceLogProbs(o: DpoConfig, gpt: GPT, sets: { train: Rows; va
     .update(sets.val.weights)
     .digest('hex')
     .slice(0, 16);
+}
+
+/** The reference's log-probabilities of every row, read back when out/reference.json was made from the same checkpoint and data. */
+async function referenceLogProbs(o: DpoConfig, key: string, gpt: GPT, sets: { train: Rows; val: Rows }, T: number, log: (l: string) => void): Promise<{ train: Float32Array; val: Float32Array }> {
+  const file = join(o.out, 'reference.json');
   if (existsSync(file)) {
     const stored = JSON.parse(readFileSync(file, 'utf8')) as { key: string; train: number[]; val: number[] };
     if (stored.key === key) {
@@ -183,6 +188,38 @@ async function referenceLogProbs(o: DpoConfig, gpt: GPT, sets: { train: Rows; va
   writeFileSync(file, `${JSON.stringify({ key, from: o.from, train: Array.from(ref.train), val: Array.from(ref.val) })}\n`);
   log(`dpo: reference log-probabilities of ${sets.train.rows + sets.val.rows} answers computed once in ${((performance.now() - started) / 1000).toFixed(1)} s -> ${file}`);
   return ref;
+}
+
+/**
+ * --ref-sync-steps N: before step k (k steps done, k a positive multiple of N) the reference
+ * becomes the policy, whose log-probabilities of the training rows are then computed and stored
+ * in out/reference-step-k.json. A run resumed between two syncs reads the last one back (its
+ * policy is gone); a run that reaches a sync computes it, so a rerun with other options never
+ * reads a stale one. Held-out pairs keep the SFT model as their reference.
+ */
+function referenceSync(o: DpoConfig, key: string, trainRows: Rows, T: number, ref: { train: Float32Array }, log: (l: string) => void): ((gpt: GPT, step: number) => Promise<void>) | undefined {
+  const N = o.ref_sync_steps;
+  if (!N) return undefined;
+  let syncedAt = 0;
+  return async (gpt, step) => {
+    const at = Math.floor(step / N) * N;
+    if (at === syncedAt) return;
+    const file = join(o.out, `reference-step-${at}.json`);
+    if (step === at) {
+      const started = performance.now();
+      ref.train = await allLogProbs(gpt, trainRows, 2 * o.batch_size, T);
+      writeFileSync(file, `${JSON.stringify({ key, step: at, train: Array.from(ref.train) })}\n`);
+      log(`dpo: step ${at}: the reference is now the policy (its log-probabilities of ${trainRows.rows} answers in ${((performance.now() - started) / 1000).toFixed(1)} s -> ${file})`);
+    } else {
+      const stored = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { key: string; step: number; train: number[] }) : null;
+      if (!stored || stored.key !== key || stored.step !== at) {
+        throw new UserError(`refinery dpo: resuming at step ${step} needs the reference synced at step ${at} (${file}), which is missing or from other data; rerun with --no-resume`);
+      }
+      ref.train = Float32Array.from(stored.train);
+      log(`dpo: the reference synced at step ${at} from ${file}`);
+    }
+    syncedAt = at;
+  };
 }
 
 export interface DpoResult extends TrainResult {
@@ -206,7 +243,8 @@ export async function dpo(o: DpoConfig, log: (l: string) => void = (l) => proces
   const r = await train(c, log, async () => {
     await useBackend(c.backend, c.native, c.threads);
     const reference = new GPT(model, start.weights);
-    const ref = await referenceLogProbs(o, reference, sets, T, log);
+    const key = referenceKey(o, sets);
+    const ref = await referenceLogProbs(o, key, reference, sets, T, log);
     // The policy starts as the reference: its held-out score before the first step needs no second pass.
     if (valPairs.length) before = preferenceOf(ref.val, sets.val, ref.val, beta, valWhole);
     reference.dispose();
@@ -223,6 +261,7 @@ export async function dpo(o: DpoConfig, log: (l: string) => void = (l) => proces
       batch: (step, micro) => pairBatch(sets.train, ref.train, epochRows(P, c.seed, step, micro, B, c.grad_accum), T),
       loss: (gpt, b) => dpoLoss(sequenceLogProbs(gpt, b, T), b.reference, beta, o.sft_weight ? { weight: o.sft_weight, chosenTokens: chosenTokens(b, T) } : undefined),
       evaluate: valPairs.length ? evaluate : null,
+      beforeStep: referenceSync(o, key, sets.train, T, ref, log),
     };
     return {
       model,
@@ -231,7 +270,7 @@ export async function dpo(o: DpoConfig, log: (l: string) => void = (l) => proces
       objective: objective as Objective,
       start: () => start.weights,
       describe: [
-        `dpo: ${P} preference pairs (${sets.train.cut} answers cut at the context), beta ${beta}${o.sft_weight ? `, chosen answers' NLL weighted ${o.sft_weight}` : ''}; ${valPairs.length} held-out pairs` +
+        `dpo: ${P} preference pairs (${sets.train.cut} answers cut at the context), beta ${beta}${o.sft_weight ? `, chosen answers' NLL weighted ${o.sft_weight}` : ''}${o.ref_sync_steps ? `, the reference synced to the policy every ${o.ref_sync_steps} steps` : ''}; ${valPairs.length} held-out pairs` +
           (before ? `: the SFT model prefers the chosen answer in ${(100 * (before as PreferenceScore).pref_acc).toFixed(1)}%` : ''),
       ],
     };

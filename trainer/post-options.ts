@@ -63,6 +63,15 @@ export const dpoOptions = loop
       .default(0)
       .describe("adds this weight x the chosen answers' negative log-likelihood per token to the loss (RPO, TRL's rpo_alpha; 0: plain DPO), so chosen answers stay likely while rejected ones are pushed down")
       .meta({ value: 'w' }),
+    ref_sync_steps: z
+      .number()
+      .int()
+      .min(0)
+      .default(0)
+      .describe(
+        "every N steps the reference becomes the policy as it is then (TR-DPO's hard update, TRL's sync_ref_model with ref_model_mixup_alpha 1), so the policy can move further than beta allows from the SFT model; 0: the SFT model throughout. Held-out rewards stay measured against the SFT model",
+      )
+      .meta({ value: 'n' }),
     batch_size: z.number().int().min(1).default(8).describe('preference pairs per micro-batch (each pair is two rows)'),
     steps: z.number().int().min(1).default(100).describe('optimizer steps in all (the schedule spans them)'),
     lr: z.number().positive().default(3e-4).describe('peak learning rate'),

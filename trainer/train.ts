@@ -104,6 +104,8 @@ export interface Objective<B extends Batch = Batch> {
   loss(gpt: GPT, b: B): tf.Scalar;
   /** Held-out evaluation; asynchronous, since a GPU backend's tensors are read only so. */
   evaluate: ((gpt: GPT) => Promise<Evaluation>) | null;
+  /** Called before each step (`step` steps done), also the first of a resumed run: DPO's reference sync. Not counted in the step's time. */
+  beforeStep?: (gpt: GPT, step: number) => Promise<void>;
 }
 
 /** A run other than pretraining (sft.ts, dpo.ts): its model, tokenizer, objective and starting weights. */
@@ -336,6 +338,7 @@ export async function train(c: TrainConfig, log: (l: string) => void = (l) => pr
   while (p.step < c.steps) {
     if (c.max_seconds !== undefined && p.seconds >= c.max_seconds) break;
     if (c.stop_after !== undefined && p.step - firstStep >= c.stop_after) break;
+    await s.objective.beforeStep?.(p.gpt, p.step);
     const started = performance.now();
     const done = await optimizerStep(c, s, p);
     m.loss = done.loss;

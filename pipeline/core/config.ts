@@ -160,6 +160,15 @@ export function loadConfigFile(file: string): Record<string, unknown> {
   return raw as Record<string, unknown>;
 }
 
+/**
+ * A command's options from its YAML file (when given) with its flags on top, validated: what
+ * `refinery train config.yaml --steps 10` and the other file-or-flags commands do. Errors name
+ * the file, or `command` when there is none.
+ */
+export function parseFileAndFlags<S extends z.ZodType>(schema: S, file: string | undefined, flags: Record<string, unknown>, command: string): z.infer<S> {
+  return parseOptions(schema, { ...(file ? loadConfigFile(file) : {}), ...flags }, file ?? command);
+}
+
 const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1e3, kb: 1e3, kib: 1024, m: 1e6, mb: 1e6, mib: 1 << 20, g: 1e9, gb: 1e9, gib: 1 << 30 };
 
 /** A byte size given as a number or as "256MB", "1GiB", ... */

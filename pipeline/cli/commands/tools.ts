@@ -7,7 +7,7 @@ import { dirname } from 'node:path';
 import { Option, type Command } from 'commander';
 import * as z from 'zod';
 import { sampleWebOptions } from '../../../datasets/sample-web/options.js';
-import { loadConfigFile, parseOptions } from '../../core/config.js';
+import { parseFileAndFlags, parseOptions } from '../../core/config.js';
 import { UserError } from '../../core/errors.js';
 import { formatBytes, formatCount } from '../../core/progress.js';
 import { crawl, crawlOptions } from '../../crawl/index.js';
@@ -41,8 +41,7 @@ export function addToolCommands(program: Command): void {
   const pickCrawl = addSchemaFlags(crawlCmd, crawlOptions);
   crawlCmd.action(async (values: Record<string, unknown>) => {
     const file = values.config as string | undefined;
-    const fromFile = file ? loadConfigFile(file) : {};
-    const config = parseOptions(crawlOptions, { ...fromFile, ...pickCrawl(values) }, file ?? 'refinery crawl');
+    const config = parseFileAndFlags(crawlOptions, file, pickCrawl(values), 'refinery crawl');
     const stats = await crawl(config, values.output as string);
     const counts = (c: Record<string, number>) => Object.entries(c).map(([k, n]) => `${k} ${n}`).join(', ');
     const [errors, skipped, refused] = [counts(stats.errors), counts(stats.skipped), counts(stats.refused)];

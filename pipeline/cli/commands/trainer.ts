@@ -1,6 +1,6 @@
 /** `refinery train`, `plan`, `scaling sweep|fit`, `eval`, `generate`, and post-training's `sft`, `dpo` and `chat`: thin faces over trainer/ (TensorFlow.js loads only when one runs). */
 import type { Command } from 'commander';
-import { loadConfigFile, parseOptions } from '../../core/config.js';
+import { parseFileAndFlags, parseOptions } from '../../core/config.js';
 import { UserError } from '../../core/errors.js';
 import { formatCount } from '../../core/progress.js';
 import { evalOptions, generateOptions } from '../../../trainer/checkpoint-options.js';
@@ -27,21 +27,20 @@ export function addTrainerCommands(program: Command): void {
     .option('--compare', 'also run a control that stays on --data with the same schedule, and compare both on the high-quality validation data');
   const pick = addSchemaFlags(trainCmd, gptTrainOptions, 'Options:');
   trainCmd.action(async (file: string | undefined, values: Record<string, unknown>) => {
-    const fromFile = file ? loadConfigFile(file) : {};
     // TensorFlow.js loads only for the commands that use it.
     const { calibrate, train } = await import('../../../trainer/train.js');
     if (values.calibrate) {
       const { useBackend } = await import('../../../trainer/backend.js');
-      const partial = parseOptions(gptTrainOptions.partial(), { ...fromFile, ...pick(values) }, file ?? 'refinery train');
+      const partial = parseFileAndFlags(gptTrainOptions.partial(), file, pick(values), 'refinery train');
       const backend = await useBackend(partial.backend ?? 'auto', partial.native ?? true, partial.threads ?? 1);
       const d = partial.d_model ?? 128;
       const rows = (partial.batch_size ?? 16) * (partial.context ?? 128);
       console.log(`train --calibrate: ${backend.label}: ${((await calibrate(rows, d, 2)) / 1e9).toFixed(1)} GFLOP/s on [${rows} x ${d}] x [${d} x ${4 * d}] products`);
       return;
     }
-    // --anneal: a decay-only continuation; flags and the file still win over these.
-    const annealDefaults = values.anneal ? { schedule: 'wsd', decay_frac: 1, warmup: 0, min_lr: 0 } : {};
-    const config = parseOptions(gptTrainOptions, { ...fromFile, ...annealDefaults, ...pick(values) }, file ?? 'refinery train');
+    // --anneal: a decay-only continuation, whatever schedule the file gives (configs/tiny.yaml's is cosine with warmup); flags still win.
+    const annealSchedule = values.anneal ? { schedule: 'wsd', decay_frac: 1, warmup: 0, min_lr: 0 } : {};
+    const config = parseFileAndFlags(gptTrainOptions, file, { ...annealSchedule, ...pick(values) }, 'refinery train');
     if (values.anneal && !config.resume_from) throw new UserError('refinery train --anneal needs --resume-from <checkpoint>');
     if (values.anneal || values.compare) {
       const { annealTable, compareAnneal } = await import('../../../trainer/anneal.js');
@@ -79,8 +78,7 @@ export function addTrainerCommands(program: Command): void {
     .argument('[config.yaml]', 'a YAML file of the options below (sizes, token_budgets, data, ...)');
   const pickSweep = addSchemaFlags(sweepCmd, sweepOptions, 'Options:');
   sweepCmd.action(async (file: string | undefined, values: Record<string, unknown>) => {
-    const fromFile = file ? loadConfigFile(file) : {};
-    const config = parseOptions(sweepOptions, { ...fromFile, ...pickSweep(values) }, file ?? 'refinery scaling sweep');
+    const config = parseFileAndFlags(sweepOptions, file, pickSweep(values), 'refinery scaling sweep');
     const { lawTable, sweep } = await import('../../../trainer/scaling.js');
     console.log(lawTable(await sweep(config)));
   });
@@ -174,7 +172,7 @@ export function addTrainerCommands(program: Command): void {
     .argument('[config.yaml]', 'a YAML file of the options below');
   const pickSft = addSchemaFlags(sftCmd, sftOptions, 'Options:');
   sftCmd.action(async (file: string | undefined, values: Record<string, unknown>) => {
-    const o = parseOptions(sftOptions, { ...(file ? loadConfigFile(file) : {}), ...pickSft(values) }, file ?? 'refinery sft');
+    const o = parseFileAndFlags(sftOptions, file, pickSft(values), 'refinery sft');
     const { sft } = await import('../../../trainer/sft.js');
     const r = await sft(o);
     const a = r.answers;
@@ -196,7 +194,7 @@ export function addTrainerCommands(program: Command): void {
     .argument('[config.yaml]', 'a YAML file of the options below');
   const pickDpo = addSchemaFlags(dpoCmd, dpoOptions, 'Options:');
   dpoCmd.action(async (file: string | undefined, values: Record<string, unknown>) => {
-    const o = parseOptions(dpoOptions, { ...(file ? loadConfigFile(file) : {}), ...pickDpo(values) }, file ?? 'refinery dpo');
+    const o = parseFileAndFlags(dpoOptions, file, pickDpo(values), 'refinery dpo');
     const { dpo } = await import('../../../trainer/dpo.js');
     const r = await dpo(o);
     const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
