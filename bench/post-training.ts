@@ -10,7 +10,7 @@
  *      DPO: held-out preference accuracy (the policy gives the chosen answer the higher
  *      probability), per task, per kind of rejected answer, and the mean of the two tasks.
  *
- *   npm run bench -- post-training [--pretrain-steps 600] [--sft-steps 300] [--dpo-steps 100] [--more-lr 1e-3] [--sft-weight 0] [--packings row,pack] [--out DIR]
+ *   npm run bench -- post-training [--pretrain-steps 600] [--sft-steps 300] [--dpo-steps 100] [--more-lr 1e-3] [--sft-weight 0] [--ref-sync-steps 0] [--packings row,pack] [--out DIR]
  */
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -95,7 +95,7 @@ export async function main(args: string[]): Promise<void> {
   };
   const more = sftOptions.parse({ from: sftCk, data: join(data, 'sft-train.jsonl'), out: join(out, 'sft-more'), steps: dpoSteps, lr: moreLr, answers: 0, resume: false });
   await sft(more, log);
-  const d = dpoOptions.parse({ from: sftCk, data: join(data, 'pairs-train.jsonl'), val_data: join(data, 'pairs-heldout.jsonl'), out: join(out, 'dpo'), steps: dpoSteps, lr: moreLr, sft_weight: Number(arg(args, 'sft-weight', '0')), eval_every: dpoSteps, resume: false });
+  const d = dpoOptions.parse({ from: sftCk, data: join(data, 'pairs-train.jsonl'), val_data: join(data, 'pairs-heldout.jsonl'), out: join(out, 'dpo'), steps: dpoSteps, lr: moreLr, sft_weight: Number(arg(args, 'sft-weight', '0')), ref_sync_steps: Number(arg(args, 'ref-sync-steps', '0')), eval_every: dpoSteps, resume: false });
   t = performance.now();
   await dpo(d, log);
   const dpoSeconds = (performance.now() - t) / 1000;
