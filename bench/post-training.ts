@@ -5,10 +5,11 @@
  *   A. held-out answers (greedy) before SFT: share ending with <|end|>, share exactly right;
  *   B. SFT with one conversation per row and with packing, at equal steps: rows, time,
  *      held-out loss on the assistant's tokens, answers ending with <|end|>, exact genre
- *      answers against the majority-class rate;
+ *      answers against the majority-class rate and a word-count classifier (bench/genre-baseline.ts);
  *   C. from the SFT model, K more steps of SFT (on the same conversations) against K steps of
  *      DPO: held-out preference accuracy (the policy gives the chosen answer the higher
- *      probability), per task, per kind of rejected answer, and the mean of the two tasks.
+ *      probability), per task, per kind of rejected answer, and the mean of the two tasks; the
+ *      genre pairs also against the word-count classifier.
  *
  *   npm run bench -- post-training [--pretrain-steps 600] [--sft-steps 300] [--dpo-steps 100] [--more-lr 1e-3] [--sft-weight 0] [--ref-sync-steps 0] [--packings row,pack] [--out DIR]
  */
@@ -24,6 +25,7 @@ import { dpo, pairRows, scorePairs, wholePairs, type PreferenceScore } from '../
 import { GPT } from '../trainer/model.js';
 import { dpoOptions, sftOptions } from '../trainer/post-options.js';
 import { openChatStart, scoreAnswers, sft, summarizeAnswers, type AnswerScore } from '../trainer/sft.js';
+import { naiveBayesGenre } from './genre-baseline.js';
 import { arg } from './harness.js';
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
@@ -51,6 +53,11 @@ export async function main(args: string[]): Promise<void> {
   for (const x of sample.sft.train) if (x.task === 'genre') trainCounts.set(x.messages[1].content, (trainCounts.get(x.messages[1].content) ?? 0) + 1);
   const majority = [...trainCounts].sort((a, b) => b[1] - a[1])[0][0];
   const majorityRate = genreHeld.filter((x) => x.messages[1].content === majority).length / genreHeld.length;
+  const wordCounts = naiveBayesGenre(
+    sample.sft.train.filter((x) => x.task === 'genre'),
+    sample.pairs.heldout.filter((p) => p.task === 'genre'),
+    genreHeld,
+  );
 
   const answers = async (ck: string | null): Promise<{ all: AnswerScore; genre: AnswerScore }> => {
     const start = ck ? null : openChatStart(pre.checkpoint, chatTok, 'bench');
@@ -72,7 +79,7 @@ export async function main(args: string[]): Promise<void> {
     const r = await sft(o, log);
     runs[packing] = { rows: r.rows, seconds: (performance.now() - t) / 1000, val: r.val_loss, a: await answers(join(out, `sft-${packing}`, 'checkpoint')) };
   }
-  console.log(`B. SFT, ${sftSteps} steps of 16 rows (tiny preset); held-out genre majority-class rate ${pct(majorityRate)} ("${majority}")`);
+  console.log(`B. SFT, ${sftSteps} steps of 16 rows (tiny preset); held-out genre majority-class rate ${pct(majorityRate)} ("${majority}"), word counts (naive Bayes) ${pct(wordCounts.exact)}`);
   console.log('   packing | rows | s    | held-out loss | ends <|end|> | exact (all) | exact genre');
   for (const [k, r] of Object.entries(runs)) {
     console.log(`   ${k.padEnd(7)} | ${String(r.rows).padEnd(4)} | ${r.seconds.toFixed(0).padEnd(4)} | ${r.val?.toFixed(4)}        | ${pct(r.a.all.ended).padEnd(12)} | ${pct(r.a.all.exact).padEnd(11)} | ${pct(r.a.genre.exact)}`);
@@ -118,8 +125,9 @@ export async function main(args: string[]): Promise<void> {
   // The two tasks weigh the same here: pooled, the 298 genre pairs would hide the translation pairs.
   const mean = [0, 1, 2].map((k) => ({ acc: (result.genre[k].pref_acc + result.translate[k].pref_acc) / 2, perToken: (result.genre[k].pref_acc_per_token + result.translate[k].pref_acc_per_token) / 2 }));
   console.log(`   ${'mean of the two tasks'.padEnd(29)} | ${mean.map((m) => cell(m.acc, m.perToken)).join(' | ')}`);
+  console.log(`   genre pairs by word counts (naive Bayes on the training passages, no model): ${pct(wordCounts.pairwise)}`);
   const after = await answers(join(out, 'dpo', 'checkpoint'));
   console.log(`   after DPO: ${pct(after.all.ended)} of held-out answers end with <|end|>, ${pct(after.genre.exact)} exact genre`);
-  writeFileSync(join(out, 'post-training.json'), `${JSON.stringify({ before, runs, majority, majorityRate, preference: result, preference_task_mean: mean, after }, null, 1)}\n`);
+  writeFileSync(join(out, 'post-training.json'), `${JSON.stringify({ before, runs, majority, majorityRate, genre_word_counts: wordCounts, preference: result, preference_task_mean: mean, after }, null, 1)}\n`);
   console.log(`post-training: ${out}/post-training.json`);
 }

@@ -19,6 +19,8 @@ import { GPT, initialValues, type ModelConfig } from '../trainer/model.js';
 import { releaseKept } from '../trainer/ops.js';
 import { batchTensors } from '../trainer/train.js';
 import { chatRows, growRows, pickRows, spreadEvenly } from '../trainer/sft.js';
+import { naiveBayesGenre } from '../bench/genre-baseline.js';
+import type { ChatExample, PreferencePair } from '../datasets/sample-chat.js';
 import { cleanup, tempDir } from './helpers/cli.js';
 
 const dir = tempDir('refinery-post-');
@@ -76,6 +78,25 @@ describe('a part of a data file (--max-examples)', () => {
     expect(part.filter((r) => r.startsWith('translate')).length).toBe(2);
     expect(spreadEvenly(records, 313)).toEqual(records);
     expect(spreadEvenly(records, undefined)).toEqual(records);
+  });
+});
+
+describe("the genre task's word-count reference (bench/genre-baseline.ts)", () => {
+  it('scores pairs and passages by naive Bayes with add-one smoothing and the training prior', () => {
+    const ask = (passage: string, genre: string): ChatExample => ({ task: 'genre', messages: [{ role: 'user', content: `Which genre is this passage?\n${passage}` }, { role: 'assistant', content: genre }] });
+    const pairOf = (passage: string, chosen: string, rejected: string): PreferencePair => ({ task: 'genre', rejected_kind: 'other-genre', prompt: `Which genre is this passage?\n${passage}`, chosen, rejected });
+    // Vocabulary {apple, fig, pear} (lower-cased). news: 3 words in 2 passages (prior 2/3); fiction: 1 word in 1 (1/3).
+    // "apple": news 2/3 x (2+1)/(3+3) = 1/3 > fiction 1/3 x (0+1)/(1+3) = 1/12.
+    // "pear pear": news 2/3 x (1/6)^2 = 1/54 < fiction 1/3 x (2/4)^2 = 1/12.
+    // "fig": news 2/3 x (1+1)/6 = 2/9 > fiction 1/3 x 1/4 = 1/12, so a fig passage labelled fiction is missed.
+    // "kiwi" (unseen): news 2/3 x 1/6 = 1/9 > fiction 1/3 x 1/4 = 1/12, by the prior alone (without it fiction would win).
+    const train = [ask('apple apple', 'news'), ask('Fig', 'news'), ask('pear', 'fiction')];
+    const pairs = [pairOf('apple', 'news', 'fiction'), pairOf('pear pear', 'news', 'fiction'), pairOf('pear pear', 'fiction', 'news'), pairOf('fig', 'fiction', 'news'), pairOf('kiwi', 'news', 'fiction')];
+    const held = [ask('apple', 'news'), ask('pear pear', 'fiction'), ask('fig', 'fiction'), ask('kiwi', 'news')];
+    const r = naiveBayesGenre(train, pairs, held);
+    expect(r.pairwise).toBe(3 / 5);
+    expect(r.exact).toBe(3 / 4);
+    expect(() => naiveBayesGenre(train, [pairOf('apple', 'humor', 'news')], held)).toThrow(/no training passage of genre "humor"/);
   });
 });
 
