@@ -57,6 +57,12 @@ export interface PreferencePair {
   rejected: string;
 }
 
+const GENRE_QUESTION = 'Which genre is this passage?\n';
+/** The genre task's prompt for a passage. */
+export const genrePrompt = (passage: string) => `${GENRE_QUESTION}${passage}`;
+/** The passage a genre prompt asks about (genrePrompt's inverse). */
+export const passageOfGenrePrompt = (prompt: string) => prompt.slice(GENRE_QUESTION.length);
+
 /** Whole sentences from the start of a paragraph, up to `max` characters (null when its first is longer). */
 function leadingSentences(paragraph: string, max: number): string | null {
   const sentences = paragraph.match(/[^.!?]+[.!?]+["')]*\s*/g) ?? [paragraph];
@@ -100,7 +106,7 @@ export async function buildSampleChat(seed = 1): Promise<SampleChat> {
       .map((p) => leadingSentences(p, MAX_CHARS))
       .filter((p): p is string => p !== null);
     for (const passage of rng.shuffle(passages).slice(0, PASSAGES_PER_TEXT)) {
-      const prompt = `Which genre is this passage?\n${passage}`;
+      const prompt = genrePrompt(passage);
       chat(i % 5 === 4, 'genre', prompt, t.genre);
       pair(i % 5 === 4, { task: 'genre', rejected_kind: 'other-genre', prompt, chosen: t.genre, rejected: rng.pick(genres.filter((g) => g !== t.genre)) });
     }

@@ -20,7 +20,7 @@ import { releaseKept } from '../trainer/ops.js';
 import { batchTensors } from '../trainer/train.js';
 import { chatRows, growRows, pickRows, spreadEvenly } from '../trainer/sft.js';
 import { naiveBayesGenre } from '../bench/genre-baseline.js';
-import type { ChatExample, PreferencePair } from '../datasets/sample-chat.js';
+import { genrePrompt, type ChatExample, type PreferencePair } from '../datasets/sample-chat.js';
 import { cleanup, tempDir } from './helpers/cli.js';
 
 const dir = tempDir('refinery-post-');
@@ -83,8 +83,8 @@ describe('a part of a data file (--max-examples)', () => {
 
 describe("the genre task's word-count reference (bench/genre-baseline.ts)", () => {
   it('scores pairs and passages by naive Bayes with add-one smoothing and the training prior', () => {
-    const ask = (passage: string, genre: string): ChatExample => ({ task: 'genre', messages: [{ role: 'user', content: `Which genre is this passage?\n${passage}` }, { role: 'assistant', content: genre }] });
-    const pairOf = (passage: string, chosen: string, rejected: string): PreferencePair => ({ task: 'genre', rejected_kind: 'other-genre', prompt: `Which genre is this passage?\n${passage}`, chosen, rejected });
+    const ask = (passage: string, genre: string): ChatExample => ({ task: 'genre', messages: [{ role: 'user', content: genrePrompt(passage) }, { role: 'assistant', content: genre }] });
+    const pairOf = (passage: string, chosen: string, rejected: string): PreferencePair => ({ task: 'genre', rejected_kind: 'other-genre', prompt: genrePrompt(passage), chosen, rejected });
     // Vocabulary {apple, fig, pear} (lower-cased). news: 3 words in 2 passages (prior 2/3); fiction: 1 word in 1 (1/3).
     // "apple": news 2/3 x (2+1)/(3+3) = 1/3 > fiction 1/3 x (0+1)/(1+3) = 1/12.
     // "pear pear": news 2/3 x (1/6)^2 = 1/54 < fiction 1/3 x (2/4)^2 = 1/12.
